@@ -1,0 +1,53 @@
+//! include common/index
+// Strided copy of 32-bit words (any 32-bit dtype): for each multi-index i of `shape`,
+// dst[dstOffset + Σ i_d dstStrides_d] = src[srcOffset + Σ i_d srcStrides_d]. Serves permute, slice,
+// padSlice, concat, broadcastTo and copies. FILL instead writes one bit pattern to dst[0..n).
+// Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL.
+// Dispatch: one thread per element, workgroups of 256 in a 2-D grid.
+
+#if FILL
+struct Params {
+  n: u32,
+  bits: u32,
+}
+#else
+struct Params {
+  n: u32,
+  rank: u32,
+  srcOffset: u32,
+  dstOffset: u32,
+  shape: array<vec4<u32>, 2>,
+  srcStrides: array<vec4<u32>, 2>,
+  dstStrides: array<vec4<u32>, 2>,
+}
+#endif
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+#if !FILL
+@group(0) @binding(2) var<storage, read> src: array<u32>;
+#endif
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  if (i >= p.n) {
+    return;
+  }
+#if FILL
+  dst[i] = p.bits;
+#else
+  var rest = i;
+  var s = p.srcOffset;
+  var t = p.dstOffset;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at8(p.shape, u32(d));
+    let k = rest % size;
+    rest = rest / size;
+    s += k * at8(p.srcStrides, u32(d));
+    t += k * at8(p.dstStrides, u32(d));
+  }
+  dst[t] = src[s];
+#endif
+}

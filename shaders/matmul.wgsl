@@ -1,0 +1,77 @@
+//! include common/index
+// Batched C[b] = op(A[b]) · op(B[b]) with 16x16 tiles staged in workgroup memory; op is an optional
+// transpose (TRANS_A / TRANS_B: the operand is stored transposed), so backward needs no transposes.
+// Batch dims broadcast: A and B batch strides are 0 along broadcast dims.
+// Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B.  Defines: T, TRANS_A, TRANS_B.
+// Dispatch: (ceil(N / 16), ceil(M / 16), batch count), workgroups of 16x16; one output per thread.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  batchRank: u32,
+  batchShape: array<vec4<u32>, 2>,
+  aBatchStrides: array<vec4<u32>, 2>,
+  bBatchStrides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> C: array<{{T}}>;
+@group(0) @binding(2) var<storage, read> A: array<{{T}}>;
+@group(0) @binding(3) var<storage, read> B: array<{{T}}>;
+
+var<workgroup> tileA: array<array<{{T}}, 16>, 16>;
+var<workgroup> tileB: array<array<{{T}}, 16>, 16>;
+
+// op(A)[r, k] and op(B)[k, c], zero outside the matrix (ragged edge tiles).
+fn loadA(base: u32, r: u32, k: u32) -> {{T}} {
+  if (r >= p.M || k >= p.K) {
+    return 0.0;
+  }
+#if TRANS_A
+  return A[base + k * p.M + r];
+#else
+  return A[base + r * p.K + k];
+#endif
+}
+
+fn loadB(base: u32, k: u32, c: u32) -> {{T}} {
+  if (k >= p.K || c >= p.N) {
+    return 0.0;
+  }
+#if TRANS_B
+  return B[base + c * p.K + k];
+#else
+  return B[base + k * p.N + c];
+#endif
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = wg.y * 16u + lid.y;
+  let col = wg.x * 16u + lid.x;
+  // Batch offsets of A and B for batch index wg.z.
+  var rest = wg.z;
+  var aBase = 0u;
+  var bBase = 0u;
+  for (var d = i32(p.batchRank) - 1; d >= 0; d--) {
+    let size = at8(p.batchShape, u32(d));
+    let k = rest % size;
+    rest = rest / size;
+    aBase += k * at8(p.aBatchStrides, u32(d));
+    bBase += k * at8(p.bBatchStrides, u32(d));
+  }
+  var acc: {{T}} = 0.0;
+  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+    tileA[lid.y][lid.x] = loadA(aBase, row, k0 + lid.x);
+    tileB[lid.y][lid.x] = loadB(bBase, k0 + lid.y, col);
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      acc += tileA[lid.y][k] * tileB[k][lid.x];
+    }
+    workgroupBarrier();
+  }
+  if (row < p.M && col < p.N) {
+    C[wg.z * p.M * p.N + row * p.N + col] = acc;
+  }
+}

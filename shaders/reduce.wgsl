@@ -1,0 +1,133 @@
+//! include common/index
+// Reduction of the `red` dims of x for each combination of the `kept` dims (sum, max, min, argmax;
+// mean = sum * scale). Offsets come from the kept/reduced shapes and x's strides.
+// Bindings: 0 Params, 1 out (OUT_T), 2 x (T).
+// Defines: T, OUT_T, SUM | MAX | MIN (ARGMAX: with MAX, writes the index of the first maximum),
+//          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output.
+// Dispatch: PER_THREAD: ceil(outN / 256) workgroups in 2-D; else one workgroup per output (2-D grid).
+
+struct Params {
+  outN: u32,
+  redN: u32,
+  keptRank: u32,
+  redRank: u32,
+  scale: f32,
+  keptShape: array<vec4<u32>, 2>,
+  keptStrides: array<vec4<u32>, 2>,
+  redShape: array<vec4<u32>, 2>,
+  redStrides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<{{OUT_T}}>;
+@group(0) @binding(2) var<storage, read> x: array<{{T}}>;
+
+fn keptOffset(o: u32) -> u32 {
+  var rest = o;
+  var off = 0u;
+  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
+    let size = at8(p.keptShape, u32(d));
+    off += (rest % size) * at8(p.keptStrides, u32(d));
+    rest = rest / size;
+  }
+  return off;
+}
+
+fn redOffset(r: u32) -> u32 {
+  var rest = r;
+  var off = 0u;
+  for (var d = i32(p.redRank) - 1; d >= 0; d--) {
+    let size = at8(p.redShape, u32(d));
+    off += (rest % size) * at8(p.redStrides, u32(d));
+    rest = rest / size;
+  }
+  return off;
+}
+
+// Accumulator: a value and (for argmax) the reduced index it came from.
+struct Acc {
+  v: f32,
+  i: u32,
+}
+
+fn initial() -> Acc {
+#if SUM
+  return Acc(0.0, 0u);
+#elif MAX
+  return Acc(-3.4028234663852886e38, 0u);
+#else
+  return Acc(3.4028234663852886e38, 0u);
+#endif
+}
+
+// Combines two partial results; `b` covers later indices than `a` on ties (first index wins).
+fn combine(a: Acc, b: Acc) -> Acc {
+#if SUM
+  return Acc(a.v + b.v, 0u);
+#elif MAX
+  if (b.v > a.v || (b.v == a.v && b.i < a.i)) {
+    return b;
+  }
+  return a;
+#else
+  if (b.v < a.v || (b.v == a.v && b.i < a.i)) {
+    return b;
+  }
+  return a;
+#endif
+}
+
+fn finish(o: u32, acc: Acc) {
+#if ARGMAX
+  out[o] = {{OUT_T}}(acc.i);
+#elif SUM
+  out[o] = {{OUT_T}}(acc.v * p.scale);
+#else
+  out[o] = {{OUT_T}}(acc.v);
+#endif
+}
+
+#if PER_THREAD
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let o = (wg.x + wg.y * nwg.x) * 256u + li;
+  if (o >= p.outN) {
+    return;
+  }
+  let base = keptOffset(o);
+  var acc = initial();
+  for (var r = 0u; r < p.redN; r++) {
+    acc = combine(acc, Acc(f32(x[base + redOffset(r)]), r));
+  }
+  finish(o, acc);
+}
+#else
+var<workgroup> partial: array<Acc, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let o = wg.x + wg.y * nwg.x;
+  if (o >= p.outN) {
+    return;
+  }
+  let base = keptOffset(o);
+  // Each thread folds a strided share of the reduced elements, then a tree merges the 256 partials.
+  var acc = initial();
+  for (var r = li; r < p.redN; r += 256u) {
+    acc = combine(acc, Acc(f32(x[base + redOffset(r)]), r));
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (li < s) {
+      partial[li] = combine(partial[li], partial[li + s]);
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u) {
+    finish(o, partial[0]);
+  }
+}
+#endif

@@ -1,0 +1,40 @@
+/** What the tensor runtime needs from a backend. Ops bring their own kernels (see ops/op-def.ts). */
+import type { DType, TypedArray } from '../dtype';
+
+/** A block of device memory. Refcounted: reshape views and graph nodes share it. */
+export interface Storage {
+  readonly backend: Backend;
+  readonly byteLength: number;
+  refs: number;
+  /** Bumped by in-place writes (assign), so backward can detect saved values that changed. */
+  version: number;
+  /** CPU: an ArrayBuffer. WebGPU: a pooled GPUBuffer (possibly larger than byteLength). */
+  readonly handle: unknown;
+}
+
+export type BackendName = 'cpu' | 'webgpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Adapter description (vendor, architecture, device, description); null on the CPU. */
+  adapter: Record<string, string> | null;
+  /** True for software adapters (SwiftShader, llvmpipe, WARP) and the CPU backend. */
+  isFallback: boolean;
+  limits: Record<string, number>;
+  features: string[];
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly dtypes: readonly DType[];
+  info(): BackendInfo;
+  alloc(byteLength: number, label: string): Storage;
+  upload(data: TypedArray, label: string): Storage;
+  /** Frees device memory (for WebGPU: back to the pool once pending work is submitted). */
+  free(storage: Storage): void;
+  read(storage: Storage, dtype: DType, length: number): Promise<TypedArray>;
+  flush(): void;
+  pooledBytes(): number;
+  /** Releases the device (lets Node/Deno exit). */
+  destroy(): void;
+}

@@ -1,0 +1,285 @@
+/**
+ * The WebGPU backend: a size-class buffer pool, a pipeline cache, and ONE command encoder (one
+ * compute pass) that every kernel is encoded into. Work is submitted only at flush points: a read
+ * back, `wt.flush()`, or a size bound (too many dispatches or too much memory waiting for reuse).
+ */
+import type { Backend, BackendInfo, Storage } from '../backend';
+import type { DType, TypedArray } from '../../dtype';
+import { DeviceLostError, GpuError, WebtrainError } from '../../errors';
+import { acquireDevice } from './device';
+import { loadShader, shaderKey, type Defines } from './shader-loader';
+import type { Uniforms } from './uniforms';
+
+// GPUBufferUsage / GPUMapMode values (the globals don't exist in Node).
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+const MAP_READ_MODE = 0x1;
+const WORKGROUP_SIZE = 256;
+const UNIFORM_ARENA_BYTES = 64 * 1024;
+/** Flush bounds: dispatches per submit, and bytes of freed buffers waiting for the submit. */
+const MAX_DISPATCHES_PER_SUBMIT = 4096;
+const MAX_PENDING_FREE_BYTES = 256 * 1024 * 1024;
+
+export interface Dispatch {
+  /** Op name, for error messages. */
+  label: string;
+  shader: string;
+  defines: Defines;
+  uniforms: Uniforms;
+  /** Storage buffers bound at @binding(1), @binding(2)... (binding 0 is the uniform struct). */
+  bindings: Storage[];
+  /** Either a thread count (workgroups of 256, laid out in 2-D when > 65535) or explicit workgroups. */
+  threads?: number;
+  workgroups?: [number, number?, number?];
+}
+
+interface Arena {
+  gpu: GPUBuffer;
+  cpu: Uint8Array;
+  used: number;
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly dtypes: readonly DType[] = ['f32', 'i32'];
+  /** Counters for tests and benchmarks. */
+  readonly stats = { dispatches: 0, submits: 0, pipelines: 0, buffersCreated: 0 };
+
+  private pool = new Map<number, GPUBuffer[]>();
+  private pooledByteCount = 0;
+  private pendingFree: GPUBuffer[] = [];
+  private pendingFreeBytes = 0;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatchesInEncoder = 0;
+  private arenas: Arena[] = [];
+  private freeArenas: Arena[] = [];
+  private lostReason: string | null = null;
+  private asyncError: Error | null = null;
+  private destroyed = false;
+  private readonly uniformAlign: number;
+
+  private constructor(readonly device: GPUDevice, private readonly adapterInfo: Record<string, string>,
+    private readonly fallback: boolean) {
+    this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
+    device.lost.then((info) => {
+      if (this.destroyed) return;
+      this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
+    });
+    device.addEventListener?.('uncapturederror', (ev) => {
+      this.asyncError ??= new GpuError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    });
+  }
+
+  static async create(): Promise<WebGPUBackend> {
+    const { device, info, isFallback } = await acquireDevice();
+    return new WebGPUBackend(device, info, isFallback);
+  }
+
+  info(): BackendInfo {
+    const limits: Record<string, number> = {};
+    // GPUSupportedLimits' fields are prototype getters: enumerate them through the prototype.
+    for (const k of Object.keys(Object.getPrototypeOf(this.device.limits) ?? {}).concat(Object.keys(this.device.limits))) {
+      const v = (this.device.limits as unknown as Record<string, unknown>)[k];
+      if (typeof v === 'number') limits[k] = v;
+    }
+    return { name: 'webgpu', adapter: this.adapterInfo, isFallback: this.fallback, limits, features: [...this.device.features] };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Memory
+
+  alloc(byteLength: number, label: string): Storage {
+    this.checkUsable();
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (byteLength > max) {
+      throw new WebtrainError(`${label}: a tensor of ${byteLength} bytes exceeds this device's maxStorageBufferBindingSize of ${max} bytes`);
+    }
+    const size = sizeClass(byteLength);
+    let buffer = this.pool.get(size)?.pop();
+    if (buffer) this.pooledByteCount -= size;
+    else buffer = this.createBuffer(size, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label);
+    return { backend: this, byteLength, refs: 1, version: 0, handle: buffer };
+  }
+
+  upload(data: TypedArray, label: string): Storage {
+    const s = this.alloc(data.byteLength, label);
+    if (data.byteLength > 0) this.device.queue.writeBuffer(s.handle as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return s;
+  }
+
+  /** The buffer returns to the pool after the next submit: work already encoded may still use it. */
+  free(storage: Storage): void {
+    const b = storage.handle as GPUBuffer;
+    if (this.destroyed || this.lostReason) return;
+    this.pendingFree.push(b);
+    this.pendingFreeBytes += b.size;
+    if (this.pendingFreeBytes > MAX_PENDING_FREE_BYTES) this.flush();
+  }
+
+  pooledBytes(): number {
+    return this.pooledByteCount + this.pendingFreeBytes;
+  }
+
+  private createBuffer(size: number, usage: number, label: string): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    const buffer = this.device.createBuffer({ size, usage, label });
+    this.stats.buffersCreated++;
+    this.device.popErrorScope().then((e) => {
+      if (e) this.asyncError ??= new GpuError(`${label}: out of GPU memory allocating ${size} bytes (${e.message})`);
+    });
+    return buffer;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Kernels
+
+  dispatch(d: Dispatch): void {
+    this.checkUsable();
+    const pipeline = this.pipeline(d.label, d.shader, d.defines);
+    const uniform = this.uniformSlot(d.uniforms.bytes());
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
+    d.bindings.forEach((s, i) => entries.push({ binding: i + 1, resource: { buffer: s.handle as GPUBuffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension);
+    if (x === 0 || y === 0 || z === 0) return;
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+    if (++this.dispatchesInEncoder >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  private pipeline(label: string, shader: string, defines: Defines): GPUComputePipeline {
+    const key = shaderKey(shader, defines);
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const code = loadShader(shader, defines);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: `${label} (${shader})` });
+    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+    this.device.popErrorScope().then((e) => {
+      if (!e) return;
+      this.pipelines.delete(key);
+      // Replaces any generic error that the invalid pipeline caused downstream: this one names the cause.
+      this.asyncError = new GpuError(`${label}: the '${shader}' kernel failed to compile (${shaderKey(shader, defines)}): ${e.message}`);
+    });
+    this.pipelines.set(key, p);
+    this.stats.pipelines++;
+    return p;
+  }
+
+  private uniformSlot(bytes: ArrayBuffer): GPUBufferBinding {
+    let arena = this.arenas[this.arenas.length - 1];
+    if (!arena || arena.used + bytes.byteLength > UNIFORM_ARENA_BYTES) {
+      arena = this.freeArenas.pop() ?? {
+        gpu: this.createBuffer(UNIFORM_ARENA_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'uniforms'),
+        cpu: new Uint8Array(UNIFORM_ARENA_BYTES),
+        used: 0,
+      };
+      this.arenas.push(arena);
+    }
+    const offset = arena.used;
+    arena.cpu.set(new Uint8Array(bytes), offset);
+    arena.used = Math.ceil((offset + bytes.byteLength) / this.uniformAlign) * this.uniformAlign;
+    return { buffer: arena.gpu, offset, size: bytes.byteLength };
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webtrain' });
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webtrain' });
+    this.pass?.end();
+    this.pass = null;
+    return this.encoder;
+  }
+
+  /** Submits everything encoded so far (uniforms first), then recycles freed buffers. */
+  flush(): void {
+    if (this.destroyed) return;
+    this.checkUsable();
+    if (!this.encoder && this.pendingFree.length === 0) return;
+    for (const a of this.arenas) {
+      this.device.queue.writeBuffer(a.gpu, 0, a.cpu.buffer, 0, a.used);
+      a.used = 0;
+    }
+    if (this.encoder) {
+      this.device.queue.submit([this.endPass().finish()]);
+      this.stats.submits++;
+    }
+    this.encoder = null;
+    this.dispatchesInEncoder = 0;
+    this.freeArenas.push(...this.arenas);
+    this.arenas = [];
+    for (const b of this.pendingFree) {
+      const list = this.pool.get(b.size) ?? [];
+      list.push(b);
+      this.pool.set(b.size, list);
+      this.pooledByteCount += b.size;
+    }
+    this.pendingFree = [];
+    this.pendingFreeBytes = 0;
+  }
+
+  async read(storage: Storage, dtype: DType, length: number): Promise<TypedArray> {
+    this.checkUsable();
+    const bytes = length * 4;
+    const out = dtype === 'i32' ? new Int32Array(length) : new Float32Array(length);
+    if (bytes === 0) return out;
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'read back' });
+    this.endPass().copyBufferToBuffer(storage.handle as GPUBuffer, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_READ_MODE);
+    } catch (e) {
+      this.checkUsable();
+      throw new GpuError(`read back failed: ${(e as Error).message}`);
+    }
+    new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange(0, bytes)));
+    staging.unmap();
+    staging.destroy();
+    this.checkUsable();
+    return out;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+  }
+
+  /** False once the device is lost or released. */
+  isUsable(): boolean {
+    return !this.destroyed && !this.lostReason;
+  }
+
+  private checkUsable(): void {
+    if (this.destroyed) throw new DeviceLostError('the WebGPU device was released (wt.shutdown()); call `await wt.init()` again');
+    if (this.lostReason) throw new DeviceLostError(`the WebGPU device was lost (${this.lostReason}); call \`await wt.init()\` to start again`);
+    if (this.asyncError) {
+      const e = this.asyncError;
+      this.asyncError = null;
+      throw e;
+    }
+  }
+}
+
+/** Size classes: powers of two with four steps per octave (at most ~19% slack), at least 256 bytes. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const octave = 2 ** Math.floor(Math.log2(bytes));
+  const step = octave / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+/** Lays out `n` workgroups as x*y with x within the per-dimension limit. */
+function grid(n: number, maxPerDim: number): [number, number] {
+  if (n <= maxPerDim) return [n, 1];
+  const y = Math.ceil(n / maxPerDim);
+  return [Math.ceil(n / y), y];
+}

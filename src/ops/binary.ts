@@ -1,0 +1,124 @@
+/** Binary elementwise ops with NumPy/PyTorch broadcasting, and `where`. */
+import { fail, fmtShape } from '../errors';
+import { broadcastShapes } from '../shape';
+import { binary, checkSameDtype, elementwiseCpu, elementwiseGpu, unbroadcast, type ElementwiseAttrs } from './elementwise';
+import type { OpDef, Sample } from './op-def';
+import { where as whereFn } from './functional';
+
+/** The broadcasting cases every binary op is tested on. */
+const broadcastSamples = (range: [number, number] = [-2, 2], rangeB = range): Sample<ElementwiseAttrs>[] => [
+  { inputs: [{ shape: [3, 4], range }, { shape: [3, 4], range: rangeB }] },
+  { inputs: [{ shape: [2, 3, 4], range }, { shape: [4], range: rangeB }] },
+  { inputs: [{ shape: [3, 1], range }, { shape: [1, 4], range: rangeB }] },
+  { inputs: [{ shape: [2, 1, 3], range }, { shape: [4, 1], range: rangeB }] },
+  { inputs: [{ shape: [5], range }, { shape: [], range: rangeB }] },
+];
+
+export const add = binary({
+  name: 'add', wgsl: 'a + b', cpu: (a, b) => a + b, ints: true,
+  // d(a + b) = da + db
+  vjp: (_, gy) => [gy, gy],
+  samples: broadcastSamples(),
+});
+
+export const sub = binary({
+  name: 'sub', wgsl: 'a - b', cpu: (a, b) => a - b, ints: true,
+  // d(a - b) = da - db
+  vjp: (_, gy) => [gy, gy.neg()],
+  samples: broadcastSamples(),
+});
+
+export const mul = binary({
+  name: 'mul', wgsl: 'a * b', cpu: (a, b) => a * b, ints: true,
+  // d(ab) = b da + a db
+  vjp: ({ a, b }, gy) => [gy.mul(b), gy.mul(a)], save: 'inputs',
+  samples: broadcastSamples(),
+});
+
+export const div = binary({
+  name: 'div', wgsl: 'a / b', cpu: (a, b) => a / b,
+  // d(a / b) = da / b - a db / b^2 = (da - y db) / b
+  vjp: ({ b, y }, gy) => [gy.div(b), gy.mul(y).div(b).neg()], save: 'both',
+  samples: broadcastSamples([-2, 2], [0.5, 2]),
+});
+
+export const pow = binary({
+  name: 'pow',
+  wgsl: 'powReal(a, b)', // WGSL pow is undefined for a < 0; powReal handles integer exponents like PyTorch
+  cpu: Math.pow,
+  // d a^b = b a^(b-1) da + a^b ln(a) db  (the second term is taken as 0 where a <= 0)
+  vjp: ({ a, b, y }, gy) => [
+    gy.mul(b).mul(a.pow(b.sub(1))),
+    gy.mul(whereFn(a.gt(0), y.mul(a.maximum(1e-30).log()), 0)),
+  ],
+  save: 'both',
+  samples: [
+    ...broadcastSamples([0.5, 2], [-2, 2]),
+    { inputs: [{ shape: [4], values: [-2, -1.5, 0, 3] }, { shape: [4], values: [3, 2, 2, 0] }], noGrad: true, note: 'negative base, integer exponent' },
+    { inputs: [{ shape: [3], values: [0, 0, 2] }, { shape: [3], values: [0, 2, 0] }], noGrad: true, note: '0^0 = 1' },
+  ],
+});
+
+export const maximum = binary({
+  name: 'maximum', wgsl: 'max(a, b)', cpu: Math.max, ints: true,
+  // Gradient to the larger input; split in half on ties (as PyTorch)
+  vjp: ({ a, b }, gy) => {
+    const half = a.eq(b).mul(0.5);
+    return [gy.mul(a.gt(b).add(half)), gy.mul(b.gt(a).add(half))];
+  },
+  save: 'inputs',
+  samples: broadcastSamples(),
+});
+
+export const minimum = binary({
+  name: 'minimum', wgsl: 'min(a, b)', cpu: Math.min, ints: true,
+  // Gradient to the smaller input; split in half on ties (as PyTorch)
+  vjp: ({ a, b }, gy) => {
+    const half = a.eq(b).mul(0.5);
+    return [gy.mul(a.lt(b).add(half)), gy.mul(b.lt(a).add(half))];
+  },
+  save: 'inputs',
+  samples: broadcastSamples(),
+});
+
+/** Comparisons give 0/1 masks in the inputs' dtype; they carry no gradient. */
+function comparison(name: string, wgslOp: string, cpu: (a: number, b: number) => boolean): OpDef<ElementwiseAttrs> {
+  return binary({
+    name, wgsl: `select(T(0), T(1), a ${wgslOp} b)`, cpu: (a, b) => (cpu(a, b) ? 1 : 0), ints: true,
+    samples: [
+      ...broadcastSamples().slice(0, 3),
+      { inputs: [{ shape: [4], values: [1, 2, 3, 4] }, { shape: [4], values: [1, 3, 3, 2] }], note: 'ties' },
+    ],
+  });
+}
+
+export const eq = comparison('eq', '==', (a, b) => a === b);
+export const ne = comparison('ne', '!=', (a, b) => a !== b);
+export const lt = comparison('lt', '<', (a, b) => a < b);
+export const le = comparison('le', '<=', (a, b) => a <= b);
+export const gt = comparison('gt', '>', (a, b) => a > b);
+export const ge = comparison('ge', '>=', (a, b) => a >= b);
+
+/** where(mask, a, b): a where mask is non-zero, else b; the three broadcast together. */
+export const where: OpDef<ElementwiseAttrs> = {
+  name: 'where',
+  infer: ([m, a, b]) => {
+    checkSameDtype('where', a, b);
+    if (m.dtype === 'f64' && a.dtype !== 'f64') fail('where', `mask dtype f64 with values ${a.dtype} ${fmtShape(a.shape)}`);
+    return { shape: broadcastShapes('where', m.shape, a.shape, b.shape), dtype: a.dtype };
+  },
+  cpu: (args) => elementwiseCpu(args, (v) => (v[0] !== 0 ? v[1] : v[2])),
+  webgpu: (args) => elementwiseGpu('where', args, 'select(c, b, a != M(0))'),
+  // d where(m, a, b) = where(m, da, 0) + where(m, 0, db)
+  vjp: ({ inputs: [m, a, b] }, gy) => [
+    null,
+    unbroadcast(whereFn(m, gy, 0), a.shape),
+    unbroadcast(whereFn(m, 0, gy), b.shape),
+  ],
+  save: 'inputs',
+  differentiable: [1, 2],
+  samples: [
+    { inputs: [{ shape: [3, 4], intBelow: 2 }, { shape: [3, 4] }, { shape: [3, 4] }] },
+    { inputs: [{ shape: [3, 1], intBelow: 2 }, { shape: [1, 4] }, { shape: [] }] },
+  ],
+};

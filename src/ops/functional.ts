@@ -1,0 +1,182 @@
+/**
+ * The op functions behind the Tensor methods: argument handling (numbers become scalars, 1-D matmul
+ * operands, axis defaults) on top of `apply(op, inputs, attrs)`.
+ */
+import type { DType } from '../dtype';
+import { fail, fmtShape } from '../errors';
+import { apply, cpuView, uploadStorage } from '../runtime';
+import { contiguousStrides, normalizeAxis, shapesEqual, broadcastStrides } from '../shape';
+import { Tensor, type Axes, type TensorLike } from '../tensor';
+import { toTypedArray } from '../dtype';
+import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
+import * as B from './binary';
+import * as C from './creation';
+import * as G from './gather';
+import * as M from './movement';
+import * as R from './reduce';
+import * as S from './softmax';
+import * as U from './unary';
+import { matmul as matmulOp, type MatmulAttrs } from './matmul';
+import type { OpDef } from './op-def';
+import type { ElementwiseAttrs } from './elementwise';
+
+/** A number as a 0-d tensor next to `like` (same backend and dtype). */
+function scalarLike(v: number, like: Tensor): Tensor {
+  return new Tensor(like.backend, uploadStorage(like.backend, toTypedArray(like.dtype, [v]), 'scalar'), [], like.dtype);
+}
+
+/** Applies an elementwise op to tensors and numbers; numbers become scalars disposed right after. */
+function elementwise(op: OpDef<ElementwiseAttrs>, args: TensorLike[], attrs: ElementwiseAttrs = {}): Tensor {
+  const like = args.find((a): a is Tensor => a instanceof Tensor);
+  if (!like) fail(op.name, 'needs at least one tensor argument (got only numbers)');
+  const tensors = args.map((a) => (a instanceof Tensor ? a : scalarLike(a, like)));
+  try {
+    return apply(op, tensors, attrs);
+  } finally {
+    tensors.forEach((t, i) => { if (!(args[i] instanceof Tensor)) t.dispose(); });
+  }
+}
+
+// Unary
+export const neg = (x: Tensor) => apply(U.neg, [x], {});
+export const abs = (x: Tensor) => apply(U.abs, [x], {});
+export const sign = (x: Tensor) => apply(U.sign, [x], {});
+export const exp = (x: Tensor) => apply(U.exp, [x], {});
+export const log = (x: Tensor) => apply(U.log, [x], {});
+export const sqrt = (x: Tensor) => apply(U.sqrt, [x], {});
+export const square = (x: Tensor) => apply(U.square, [x], {});
+export const reciprocal = (x: Tensor) => apply(U.reciprocal, [x], {});
+export const relu = (x: Tensor) => apply(U.relu, [x], {});
+export const leakyRelu = (x: Tensor, alpha = 0.01) => apply(U.leakyRelu, [x], { alpha });
+export const sigmoid = (x: Tensor) => apply(U.sigmoid, [x], {});
+export const tanh = (x: Tensor) => apply(U.tanh, [x], {});
+export const gelu = (x: Tensor) => apply(U.gelu, [x], {});
+export const softplus = (x: Tensor) => apply(U.softplus, [x], {});
+export const erf = (x: Tensor) => apply(U.erf, [x], {});
+export const cast = (x: Tensor, dtype: DType) => (x.dtype === dtype ? clone(x) : apply(C.cast, [x], { dtype }));
+
+// Binary (either side may be a number)
+export const add = (a: TensorLike, b: TensorLike) => elementwise(B.add, [a, b]);
+export const sub = (a: TensorLike, b: TensorLike) => elementwise(B.sub, [a, b]);
+export const mul = (a: TensorLike, b: TensorLike) => elementwise(B.mul, [a, b]);
+export const div = (a: TensorLike, b: TensorLike) => elementwise(B.div, [a, b]);
+export const pow = (a: TensorLike, b: TensorLike) => elementwise(B.pow, [a, b]);
+export const maximum = (a: TensorLike, b: TensorLike) => elementwise(B.maximum, [a, b]);
+export const minimum = (a: TensorLike, b: TensorLike) => elementwise(B.minimum, [a, b]);
+export const eq = (a: TensorLike, b: TensorLike) => elementwise(B.eq, [a, b]);
+export const ne = (a: TensorLike, b: TensorLike) => elementwise(B.ne, [a, b]);
+export const lt = (a: TensorLike, b: TensorLike) => elementwise(B.lt, [a, b]);
+export const le = (a: TensorLike, b: TensorLike) => elementwise(B.le, [a, b]);
+export const gt = (a: TensorLike, b: TensorLike) => elementwise(B.gt, [a, b]);
+export const ge = (a: TensorLike, b: TensorLike) => elementwise(B.ge, [a, b]);
+
+/** Values of a where mask is non-zero, else of b (all three broadcast together). */
+export function where(mask: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
+  if (!like) fail('where', 'needs a tensor for a or b');
+  const ta = a instanceof Tensor ? a : scalarLike(a, like);
+  const tb = b instanceof Tensor ? b : scalarLike(b, like);
+  try {
+    return apply(B.where, [mask, ta, tb], {});
+  } finally {
+    if (ta !== a) ta.dispose();
+    if (tb !== b) tb.dispose();
+  }
+}
+
+/** torch.matmul: 1-D operands are promoted to matrices and the added dims removed again. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) fail('matmul', `operands must have rank >= 1, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? b.reshape([b.shape[0], 1]) : b;
+  const y = apply(matmulOp, [a2, b2], {});
+  if (a.rank > 1 && b.rank > 1) return y;
+  const shape = y.shape.slice(0, -2);
+  if (a.rank > 1) shape.push(y.shape[y.rank - 2]);
+  if (b.rank > 1) shape.push(y.shape[y.rank - 1]);
+  const out = y.reshape(shape);
+  for (const t of [a2, b2, y]) if (t !== a && t !== b) t.dispose();
+  return out;
+}
+
+/** The matmul kernel op with transposed-operand flags (rank >= 2 operands). */
+export const matmulRaw = (a: Tensor, b: Tensor, attrs: MatmulAttrs) => apply(matmulOp, [a, b], attrs);
+
+// Reductions
+export const sum = (x: Tensor, axis?: Axes, keepdim = false) => apply(R.sum, [x], R.reduceAttrs('sum', x, axis, keepdim));
+export const mean = (x: Tensor, axis?: Axes, keepdim = false) => apply(R.mean, [x], R.reduceAttrs('mean', x, axis, keepdim));
+export const max = (x: Tensor, axis?: Axes, keepdim = false) => apply(R.max, [x], R.reduceAttrs('max', x, axis, keepdim));
+export const min = (x: Tensor, axis?: Axes, keepdim = false) => apply(R.min, [x], R.reduceAttrs('min', x, axis, keepdim));
+export const argmax = (x: Tensor, axis?: number, keepdim = false) => apply(R.argmax, [x], R.reduceAttrs('argmax', x, axis, keepdim));
+
+export const softmax = (x: Tensor, axis = -1) => apply(S.softmax, [x], { axis });
+export const logSoftmax = (x: Tensor, axis = -1) => apply(S.logSoftmax, [x], { axis });
+
+// Shape and movement
+export const reshape = (x: Tensor, shape: number[]) => apply(M.reshape, [x], { shape });
+export const permute = (x: Tensor, axes: number[]) => apply(M.permute, [x], { axes });
+export const broadcastTo = (x: Tensor, shape: number[]) =>
+  (shapesEqual(x.shape, shape) ? clone(x) : apply(M.broadcastTo, [x], { shape }));
+export const clone = (x: Tensor) => apply(M.copy, [x], {});
+
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  if (x.rank < 2) fail('transpose', `needs rank >= 2, got ${fmtShape(x.shape)}`);
+  const axes = [...Array(x.rank).keys()];
+  const i = normalizeAxis('transpose', a, x.rank);
+  const j = normalizeAxis('transpose', b, x.rank);
+  [axes[i], axes[j]] = [axes[j], axes[i]];
+  return permute(x, axes);
+}
+
+export const slice = (x: Tensor, begin: number[], size?: number[]) => apply(M.slice, [x], M.sliceAttrs(x, begin, size));
+export const sliceRaw = (x: Tensor, attrs: M.SliceAttrs) => apply(M.slice, [x], attrs);
+export const padSliceRaw = (x: Tensor, attrs: M.PadSliceAttrs) => apply(M.padSlice, [x], attrs);
+export const concat = (xs: Tensor[], axis = 0) => apply(M.concat, xs, { axis });
+
+export function squeeze(x: Tensor, axis?: number): Tensor {
+  if (axis === undefined) return x.reshape(x.shape.filter((d) => d !== 1));
+  const a = normalizeAxis('squeeze', axis, x.rank);
+  return x.shape[a] === 1 ? x.reshape(x.shape.filter((_, i) => i !== a)) : x.reshape([...x.shape]);
+}
+
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('unsqueeze', axis, x.rank + 1);
+  const shape = [...x.shape];
+  shape.splice(a, 0, 1);
+  return x.reshape(shape);
+}
+
+export const gather = (x: Tensor, axis: number, index: Tensor) => apply(G.gather, [x, index], { axis });
+export const gatherRaw = (x: Tensor, index: Tensor, attrs: G.GatherAttrs) => apply(G.gather, [x, index], attrs);
+export const scatterAddRaw = (g: Tensor, index: Tensor, attrs: G.ScatterAddAttrs) => apply(G.scatterAdd, [g, index], attrs);
+
+/** A tensor sharing x's storage, outside the graph. */
+export function detach(x: Tensor): Tensor {
+  if (!x.life.storage || x.isDisposed) fail('detach', `tensor of shape ${fmtShape(x.shape)} was used after dispose()`);
+  x.life.storage.refs++;
+  return new Tensor(x.backend, x.life.storage, x.shape, x.dtype, false);
+}
+
+/** In-place copy of y (broadcast to x's shape) into x's storage, outside the tape. */
+export function assign(x: Tensor, y: TensorLike): void {
+  if (x.isDisposed || !x.life.storage) fail('assign', `target of shape ${fmtShape(x.shape)} was used after dispose()`);
+  const src = y instanceof Tensor ? y : scalarLike(y, x);
+  try {
+    if (src.isDisposed || !src.life.storage) fail('assign', `source of shape ${fmtShape(src.shape)} was used after dispose()`);
+    if (src.backend !== x.backend) fail('assign', `source lives on ${src.backend.name}, target on ${x.backend.name}`);
+    if (src.dtype !== x.dtype) fail('assign', `dtype ${src.dtype} cannot be assigned into ${x.dtype} (shape ${fmtShape(x.shape)}); use .cast()`);
+    apply(M.broadcastTo, [src], { shape: [...x.shape] }).dispose(); // validates the shapes
+    const dst = { offset: 0, strides: contiguousStrides(x.shape) };
+    const from = { offset: 0, strides: broadcastStrides(src.shape, x.shape) };
+    if (x.backend.name === 'cpu') {
+      const out = cpuView(x.life.storage, x.dtype, x.size);
+      const tmp = cpuView(src.life.storage, src.dtype, src.size).slice();
+      M.copyStridedCpu(out, dst, tmp, from, x.shape);
+    } else {
+      M.copyStridedGpu(x.backend as WebGPUBackend, 'assign', x.life.storage, dst, src.life.storage, from, x.shape);
+    }
+    x.life.storage.version++;
+  } finally {
+    if (src !== y) src.dispose();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Shape and data-movement ops: reshape (a view), permute, slice and its adjoint padSlice, concat,
+ * broadcastTo and copy. All but reshape run one strided-copy kernel (shaders/copy.wgsl).
+ */
+import type { DType } from '../dtype';
+import { fail, fmtShape } from '../errors';
+import { broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, normalizeAxis, numel, shapesEqual } from '../shape';
+import { Uniforms } from '../backend/webgpu/uniforms';
+import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
+import type { Storage } from '../backend/backend';
+import type { TypedArray } from '../dtype';
+import { checkSameDtype, MAX_RANK, unbroadcast } from './elementwise';
+import type { OpDef, TensorMeta } from './op-def';
+import { padSliceRaw, sliceRaw } from './functional';
+
+/** A strided view of a storage: element (i0, i1, ...) lives at offset + Σ i_d * strides[d]. */
+export interface StridedView {
+  offset: number;
+  strides: number[];
+}
+
+/** Copies `shape` elements from a strided view of src into a strided view of dst (CPU). */
+export function copyStridedCpu(dst: TypedArray, dv: StridedView, src: TypedArray, sv: StridedView, shape: readonly number[]): void {
+  const n = numel(shape);
+  const rank = shape.length;
+  const idx = new Array<number>(rank).fill(0);
+  let so = sv.offset;
+  let d0 = dv.offset;
+  for (let i = 0; i < n; i++) {
+    dst[d0] = src[so];
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      so += sv.strides[d];
+      d0 += dv.strides[d];
+      if (idx[d] < shape[d]) break;
+      so -= sv.strides[d] * idx[d];
+      d0 -= dv.strides[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** The same on the GPU: every 32-bit dtype is moved as raw u32 words. */
+export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: Storage, dv: StridedView, src: Storage,
+  sv: StridedView, shape: readonly number[]): void {
+  if (shape.length > MAX_RANK) fail(label, `tensors of rank ${shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
+  const n = numel(shape);
+  const u = new Uniforms().u32(n).u32(shape.length).u32(sv.offset).u32(dv.offset)
+    .array(shape, MAX_RANK).array(sv.strides, MAX_RANK).array(dv.strides, MAX_RANK);
+  gpu.dispatch({ label, shader: 'copy', defines: { FILL: false }, uniforms: u, bindings: [dst, src], threads: n });
+}
+
+/** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
+export function fillGpu(gpu: WebGPUBackend, label: string, dst: Storage, n: number, bits: number): void {
+  const u = new Uniforms().u32(n).u32(bits >>> 0);
+  gpu.dispatch({ label, shader: 'copy', defines: { FILL: true }, uniforms: u, bindings: [dst], threads: n });
+}
+
+const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
+
+/** Defines an op whose output is a strided read of input 0 into a contiguous tensor. */
+function gather1(name: string, view: (x: TensorMeta, attrs: any, outShape: number[]) => StridedView) {
+  return {
+    cpu: ({ inputs: [x], out, attrs }: any) => copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
+    webgpu: ({ gpu, inputs: [x], out, attrs }: any) =>
+      copyStridedGpu(gpu, name, out.storage, contiguous(out.shape), x.storage, view(x, attrs, out.shape), out.shape),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ReshapeAttrs { shape: number[] }
+
+export const reshape: OpDef<ReshapeAttrs> = {
+  name: 'reshape',
+  infer: ([x], { shape }) => ({ shape: inferReshape('reshape', x.shape, shape), dtype: x.dtype }),
+  cpu: () => {},
+  webgpu: () => {},
+  alias: true,
+  // Reshape moves no values: the gradient is reshaped back.
+  vjp: ({ inputs: [x] }, gy) => [gy.reshape([...x.shape])],
+  samples: [
+    { inputs: [{ shape: [3, 4] }], attrs: { shape: [2, 6] } },
+    { inputs: [{ shape: [2, 3, 4] }], attrs: { shape: [-1, 4] } },
+  ],
+};
+
+export interface PermuteAttrs { axes: number[] }
+
+export const permute: OpDef<PermuteAttrs> = {
+  name: 'permute',
+  infer: ([x], { axes }) => {
+    const rank = x.shape.length;
+    const norm = axes.map((a) => normalizeAxis('permute', a, rank));
+    if (axes.length !== rank || new Set(norm).size !== rank) {
+      fail('permute', `axes [${axes.join(', ')}] are not a permutation of the ${rank} axes of ${fmtShape(x.shape)}`);
+    }
+    return { shape: norm.map((a) => x.shape[a]), dtype: x.dtype };
+  },
+  ...gather1('permute', (x, { axes }) => {
+    const s = contiguousStrides(x.shape);
+    return { offset: 0, strides: axes.map((a: number) => s[a < 0 ? a + x.shape.length : a]) };
+  }),
+  // The inverse permutation carries the gradient back.
+  vjp: ({ inputs: [x], attrs: { axes } }, gy) => {
+    const inv = new Array<number>(x.rank);
+    axes.forEach((a, i) => { inv[a < 0 ? a + x.rank : a] = i; });
+    return [gy.permute(inv)];
+  },
+  samples: [
+    { inputs: [{ shape: [3, 4] }], attrs: { axes: [1, 0] } },
+    { inputs: [{ shape: [2, 3, 4] }], attrs: { axes: [2, 0, 1] } },
+    { inputs: [{ shape: [2, 3, 4, 2] }], attrs: { axes: [0, 2, 1, -1] } },
+  ],
+};
+
+export interface SliceAttrs { begin: number[]; size: number[] }
+
+/** Resolves negative begins and -1 sizes; checks bounds. */
+export function sliceAttrs(x: TensorMeta, begin: number[], size?: number[]): SliceAttrs {
+  const rank = x.shape.length;
+  if (begin.length !== rank || (size && size.length !== rank)) {
+    fail('slice', `begin [${begin}] and size [${size ?? ''}] must each have one entry per axis of ${fmtShape(x.shape)}`);
+  }
+  const b = begin.map((v, d) => (v < 0 ? v + x.shape[d] : v));
+  const s = b.map((v, d) => (size && size[d] !== -1 ? size[d] : x.shape[d] - v));
+  b.forEach((v, d) => {
+    if (!Number.isInteger(v) || !Number.isInteger(s[d]) || v < 0 || s[d] < 0 || v + s[d] > x.shape[d]) {
+      fail('slice', `begin [${begin}] with size [${size ?? 'to the end'}] falls outside ${fmtShape(x.shape)} on axis ${d}`);
+    }
+  });
+  return { begin: b, size: s };
+}
+
+export const slice: OpDef<SliceAttrs> = {
+  name: 'slice',
+  infer: ([x], attrs) => ({ shape: sliceAttrs(x, attrs.begin, attrs.size).size, dtype: x.dtype }),
+  ...gather1('slice', (x, { begin }) => {
+    const s = contiguousStrides(x.shape);
+    return { offset: begin.reduce((o: number, b: number, d: number) => o + b * s[d], 0), strides: s };
+  }),
+  // The slice's gradient lands in its window of a zero tensor of x's shape.
+  vjp: ({ inputs: [x], attrs }, gy) => [padSliceRaw(gy, { begin: attrs.begin, shape: [...x.shape] })],
+  samples: [
+    { inputs: [{ shape: [4, 5] }], attrs: { begin: [1, 2], size: [2, 3] } },
+    { inputs: [{ shape: [2, 3, 4] }], attrs: { begin: [0, 1, 0], size: [2, 2, 4] } },
+  ],
+};
+
+export interface PadSliceAttrs { begin: number[]; shape: number[] }
+
+/** The adjoint of slice: x placed at `begin` inside zeros of `shape`. */
+export const padSlice: OpDef<PadSliceAttrs> = {
+  name: 'padSlice',
+  infer: ([x], { begin, shape }) => {
+    if (begin.length !== x.shape.length || shape.length !== x.shape.length ||
+      x.shape.some((d, i) => begin[i] < 0 || begin[i] + d > shape[i])) {
+      fail('padSlice', `a block of shape ${fmtShape(x.shape)} at [${begin}] does not fit in ${fmtShape(shape)}`);
+    }
+    return { shape: [...shape], dtype: x.dtype };
+  },
+  cpu: ({ inputs: [x], out, attrs }) => {
+    out.data.fill(0);
+    copyStridedCpu(out.data, windowOf(out.shape, attrs.begin), x.data, contiguous(x.shape), x.shape);
+  },
+  webgpu: ({ gpu, inputs: [x], out, attrs }) => {
+    fillGpu(gpu, 'padSlice', out.storage, numel(out.shape), 0);
+    copyStridedGpu(gpu, 'padSlice', out.storage, windowOf(out.shape, attrs.begin), x.storage, contiguous(x.shape), x.shape);
+  },
+  // The adjoint of padding is slicing the window back out.
+  vjp: ({ inputs: [x], attrs }, gy) => [sliceRaw(gy, { begin: attrs.begin, size: [...x.shape] })],
+  samples: [{ inputs: [{ shape: [2, 3] }], attrs: { begin: [1, 0], shape: [4, 5] } }],
+};
+
+function windowOf(shape: readonly number[], begin: number[]): StridedView {
+  const s = contiguousStrides(shape);
+  return { offset: begin.reduce((o, b, d) => o + b * s[d], 0), strides: s };
+}
+
+export interface ConcatAttrs { axis: number }
+
+export const concat: OpDef<ConcatAttrs> = {
+  name: 'concat',
+  infer: (xs, { axis }) => {
+    if (xs.length === 0) fail('concat', 'needs at least one tensor');
+    const rank = xs[0].shape.length;
+    const a = normalizeAxis('concat', axis, rank);
+    checkSameDtype('concat', ...xs);
+    for (const x of xs) {
+      if (x.shape.length !== rank || x.shape.some((d, i) => i !== a && d !== xs[0].shape[i])) {
+        fail('concat', `shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} must match except along axis ${axis}`);
+      }
+    }
+    const shape = [...xs[0].shape];
+    shape[a] = xs.reduce((s, x) => s + x.shape[a], 0);
+    return { shape, dtype: xs[0].dtype };
+  },
+  cpu: ({ inputs, out, attrs }) => {
+    concatPieces(out.shape, inputs, attrs.axis).forEach(({ x, view }) =>
+      copyStridedCpu(out.data, view, x.data, contiguous(x.shape), x.shape));
+  },
+  webgpu: ({ gpu, inputs, out, attrs }) => {
+    concatPieces(out.shape, inputs, attrs.axis).forEach(({ x, view }) => {
+      if (numel(x.shape) > 0) copyStridedGpu(gpu, 'concat', out.storage, view, x.storage, contiguous(x.shape), x.shape);
+    });
+  },
+  // Each input's gradient is its slice of gy.
+  vjp: ({ inputs, attrs }, gy) => {
+    const a = attrs.axis < 0 ? attrs.axis + gy.rank : attrs.axis;
+    let start = 0;
+    return inputs.map((x) => {
+      const begin = gy.shape.map((_, d) => (d === a ? start : 0));
+      start += x.shape[a];
+      return sliceRaw(gy, { begin, size: [...x.shape] });
+    });
+  },
+  samples: [
+    { inputs: [{ shape: [2, 3] }, { shape: [4, 3] }], attrs: { axis: 0 } },
+    { inputs: [{ shape: [2, 3] }, { shape: [2, 1] }, { shape: [2, 2] }], attrs: { axis: -1 } },
+  ],
+};
+
+function concatPieces<X extends TensorMeta>(outShape: readonly number[], xs: X[], axis: number) {
+  const a = axis < 0 ? axis + outShape.length : axis;
+  const s = contiguousStrides(outShape);
+  let start = 0;
+  return xs.map((x) => {
+    const view = { offset: start * s[a], strides: s };
+    start += x.shape[a];
+    return { x, view };
+  });
+}
+
+export interface BroadcastToAttrs { shape: number[] }
+
+export const broadcastTo: OpDef<BroadcastToAttrs> = {
+  name: 'broadcastTo',
+  infer: ([x], { shape }) => {
+    const out = broadcastShapes('broadcastTo', x.shape, shape);
+    if (!shapesEqual(out, shape)) fail('broadcastTo', `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    return { shape: [...shape], dtype: x.dtype };
+  },
+  ...gather1('broadcastTo', (x, _attrs, outShape) => ({ offset: 0, strides: broadcastStrides(x.shape, outShape) })),
+  // Broadcasting copies values: their gradients add up.
+  vjp: ({ inputs: [x] }, gy) => [unbroadcast(gy, x.shape)],
+  samples: [
+    { inputs: [{ shape: [3, 1] }], attrs: { shape: [2, 3, 4] } },
+    { inputs: [{ shape: [] }], attrs: { shape: [2, 2] } },
+  ],
+};
+
+/** A contiguous copy (clone); with `dtype` unchanged. Its vjp is the identity. */
+export const copy: OpDef<Record<string, never>> = {
+  name: 'copy',
+  infer: ([x]) => ({ shape: [...x.shape], dtype: x.dtype as DType }),
+  ...gather1('copy', (x) => contiguous(x.shape)),
+  vjp: (_, gy) => [gy],
+  samples: [{ inputs: [{ shape: [3, 4] }] }],
+};

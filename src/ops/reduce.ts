@@ -1,0 +1,154 @@
+/** Reductions over one axis, several axes or all: sum mean max min (values), argmax. */
+import { fail, fmtShape } from '../errors';
+import { contiguousStrides, normalizeAxes, normalizeAxis, numel } from '../shape';
+import { Uniforms } from '../backend/webgpu/uniforms';
+import { checkDtype, MAX_RANK, wgslType } from './elementwise';
+import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
+
+export interface ReduceAttrs {
+  /** Normalized, sorted axes (all axes when the user gave none). */
+  axes: number[];
+  keepdim: boolean;
+}
+
+type Kind = 'sum' | 'mean' | 'max' | 'min' | 'argmax';
+
+export function reduceAttrs(op: string, x: TensorMeta, axis: number | readonly number[] | undefined, keepdim: boolean): ReduceAttrs {
+  if (op === 'argmax' && Array.isArray(axis)) fail(op, 'takes one axis (or none for the flattened tensor)');
+  return { axes: normalizeAxes(op, axis, x.shape.length), keepdim };
+}
+
+function reducedShape(x: TensorMeta, { axes, keepdim }: ReduceAttrs): number[] {
+  const out: number[] = [];
+  x.shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepdim) out.push(1);
+  });
+  return out;
+}
+
+/** Splits x's dims into kept and reduced, each with its sizes and input strides. */
+function layout(shape: readonly number[], axes: number[]) {
+  const strides = contiguousStrides(shape);
+  const kept = { shape: [] as number[], strides: [] as number[] };
+  const red = { shape: [] as number[], strides: [] as number[] };
+  shape.forEach((d, i) => {
+    const part = axes.includes(i) ? red : kept;
+    part.shape.push(d);
+    part.strides.push(strides[i]);
+  });
+  return { kept, red };
+}
+
+/** Every offset of a sub-grid, in row-major order. */
+function offsets(shape: number[], strides: number[]): number[] {
+  let out = [0];
+  shape.forEach((d, i) => {
+    const next: number[] = [];
+    for (const o of out) for (let k = 0; k < d; k++) next.push(o + k * strides[i]);
+    out = next;
+  });
+  return out;
+}
+
+function reduceCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs<ReduceAttrs>): void {
+  const { kept, red } = layout(x.shape, attrs.axes);
+  const bases = offsets(kept.shape, kept.strides);
+  const inner = offsets(red.shape, red.strides);
+  bases.forEach((base, o) => {
+    let acc = kind === 'max' || kind === 'argmax' ? -Infinity : kind === 'min' ? Infinity : 0;
+    let best = 0;
+    inner.forEach((off, r) => {
+      const v = x.data[base + off];
+      if (kind === 'sum' || kind === 'mean') acc += v;
+      else if (kind === 'min' ? v < acc : v > acc) { acc = v; best = r; }
+    });
+    out.data[o] = kind === 'argmax' ? best : kind === 'mean' ? acc / inner.length : acc;
+  });
+}
+
+/** Below this many reduced elements one thread reduces one output; above, a workgroup does. */
+const PER_THREAD_MAX = 64;
+
+function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
+  const { kept, red } = layout(x.shape, attrs.axes);
+  const outN = numel(kept.shape);
+  const redN = numel(red.shape);
+  if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
+  const perThread = redN <= PER_THREAD_MAX;
+  const u = new Uniforms().u32(outN).u32(redN).u32(kept.shape.length).u32(red.shape.length)
+    .f32(kind === 'mean' ? 1 / redN : 1)
+    .array(kept.shape, MAX_RANK).array(kept.strides, MAX_RANK).array(red.shape, MAX_RANK).array(red.strides, MAX_RANK);
+  gpu.dispatch({
+    label: kind,
+    shader: 'reduce',
+    defines: {
+      T: wgslType(x.dtype), OUT_T: wgslType(out.dtype), PER_THREAD: perThread,
+      SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
+      ARGMAX: kind === 'argmax',
+    },
+    uniforms: u,
+    bindings: [out.storage, x.storage],
+    ...(perThread ? { threads: outN } : { workgroups: grid2(outN) }),
+  });
+}
+
+function grid2(n: number): [number, number] {
+  return n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)];
+}
+
+const samples: Sample<ReduceAttrs>[] = [
+  { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [1], keepdim: false } },
+  { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0], keepdim: true } },
+  { inputs: [{ shape: [2, 3, 4], distinct: true }], attrs: { axes: [0, 2], keepdim: false } },
+  { inputs: [{ shape: [2, 3, 4], distinct: true }], attrs: { axes: [0, 1, 2], keepdim: false } },
+  { inputs: [{ shape: [2, 300], distinct: true }], attrs: { axes: [1], keepdim: true }, note: 'workgroup path' },
+  { inputs: [{ shape: [700], distinct: true }], attrs: { axes: [0], keepdim: false }, note: 'all, workgroup path' },
+];
+
+function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['save']): OpDef<ReduceAttrs> {
+  return {
+    name: kind,
+    infer: ([x], attrs) => {
+      checkDtype(kind, x, kind !== 'mean');
+      for (const a of attrs.axes) normalizeAxis(kind, a, x.shape.length);
+      if (kind !== 'sum' && kind !== 'mean' && attrs.axes.some((a) => x.shape[a] === 0)) {
+        fail(kind, `cannot reduce an empty dimension of shape ${fmtShape(x.shape)}`);
+      }
+      return { shape: reducedShape(x, attrs), dtype: kind === 'argmax' ? 'i32' : x.dtype };
+    },
+    cpu: (args) => reduceCpu(kind, args),
+    webgpu: (args) => reduceGpu(kind, args),
+    vjp,
+    save,
+    samples: kind === 'argmax'
+      ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }]
+      : samples,
+  };
+}
+
+/** gy reshaped to keepdim form, then broadcast over x's shape. */
+function expandBack(gy: import('../tensor').Tensor, xShape: readonly number[], attrs: ReduceAttrs) {
+  const kept = xShape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
+  return gy.reshape(kept).broadcastTo([...xShape]);
+}
+
+// d sum(x) = 1 per element: the upstream gradient broadcast back over the reduced axes.
+export const sum = reduction('sum', ({ inputs: [x], attrs }, gy) => [expandBack(gy, x.shape, attrs)]);
+
+// d mean(x) = 1/n per element.
+export const mean = reduction('mean', ({ inputs: [x], attrs }, gy) => {
+  const n = attrs.axes.reduce((p, a) => p * x.shape[a], 1);
+  return [expandBack(gy, x.shape, attrs).div(n)];
+});
+
+// d max(x) goes to the elements equal to the max, shared evenly among ties (torch.amax's rule).
+const extremumVjp: OpDef<ReduceAttrs>['vjp'] = ({ inputs: [x], y, attrs }, gy) => {
+  const hit = x.eq(expandBack(y, x.shape, attrs));
+  const count = hit.sum(attrs.axes, true);
+  return [hit.mul(expandBack(gy, x.shape, attrs)).div(count.broadcastTo([...x.shape]))];
+};
+export const max = reduction('max', extremumVjp, 'both');
+export const min = reduction('min', extremumVjp, 'both');
+
+export const argmax = reduction('argmax', undefined);

@@ -1,0 +1,29 @@
+/**
+ * Every op, listed once. Per-op tables elsewhere (tolerances, bench cases) are keyed by `OpName`, so
+ * the compiler names any op a table forgot.
+ */
+import * as B from './binary';
+import * as C from './creation';
+import * as G from './gather';
+import { matmul } from './matmul';
+import * as M from './movement';
+import type { OpDef } from './op-def';
+import * as R from './reduce';
+import * as S from './softmax';
+import * as U from './unary';
+
+export const OPS = {
+  neg: U.neg, abs: U.abs, sign: U.sign, exp: U.exp, log: U.log, sqrt: U.sqrt, square: U.square,
+  reciprocal: U.reciprocal, relu: U.relu, leakyRelu: U.leakyRelu, sigmoid: U.sigmoid, tanh: U.tanh,
+  erf: U.erf, gelu: U.gelu, softplus: U.softplus,
+  add: B.add, sub: B.sub, mul: B.mul, div: B.div, pow: B.pow, maximum: B.maximum, minimum: B.minimum,
+  eq: B.eq, ne: B.ne, lt: B.lt, le: B.le, gt: B.gt, ge: B.ge, where: B.where,
+  matmul,
+  sum: R.sum, mean: R.mean, max: R.max, min: R.min, argmax: R.argmax,
+  softmax: S.softmax, logSoftmax: S.logSoftmax,
+  reshape: M.reshape, permute: M.permute, slice: M.slice, padSlice: M.padSlice, concat: M.concat,
+  broadcastTo: M.broadcastTo, copy: M.copy, gather: G.gather, scatterAdd: G.scatterAdd,
+  fill: C.fill, arange: C.arange, eye: C.eye, random: C.random, cast: C.cast,
+} satisfies Record<string, OpDef>;
+
+export type OpName = keyof typeof OPS;

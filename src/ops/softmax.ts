@@ -1,0 +1,85 @@
+/** softmax and logSoftmax along one axis, numerically stable (the row max is subtracted first). */
+import { fail } from '../errors';
+import { normalizeAxis, numel } from '../shape';
+import { Uniforms } from '../backend/webgpu/uniforms';
+import { checkDtype, wgslType } from './elementwise';
+import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
+
+export interface SoftmaxAttrs { axis: number }
+
+/** x viewed as [outer, n, inner] around the softmax axis. */
+function rows(shape: readonly number[], axis: number) {
+  const a = normalizeAxis('softmax', axis, shape.length);
+  return { outer: numel(shape.slice(0, a)), n: shape[a], inner: numel(shape.slice(a + 1)) };
+}
+
+function softmaxCpu(log: boolean, { inputs: [x], out, attrs }: CpuKernelArgs<SoftmaxAttrs>): void {
+  const { outer, n, inner } = rows(x.shape, attrs.axis);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) m = Math.max(m, x.data[base + k * inner]);
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(x.data[base + k * inner] - m);
+      const logS = Math.log(s);
+      for (let k = 0; k < n; k++) {
+        const z = x.data[base + k * inner] - m;
+        out.data[base + k * inner] = log ? z - logS : Math.exp(z) / s;
+      }
+    }
+  }
+}
+
+/** Rows shorter than this are handled by one thread each; longer ones by a workgroup. */
+const PER_THREAD_MAX = 64;
+
+function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<SoftmaxAttrs>): void {
+  const { outer, n, inner } = rows(x.shape, attrs.axis);
+  const rowCount = outer * inner;
+  const perThread = n <= PER_THREAD_MAX;
+  gpu.dispatch({
+    label: log ? 'logSoftmax' : 'softmax',
+    shader: 'softmax',
+    defines: { T: wgslType(x.dtype), LOG: log, PER_THREAD: perThread },
+    uniforms: new Uniforms().u32(rowCount).u32(n).u32(inner),
+    bindings: [out.storage, x.storage],
+    ...(perThread ? { threads: rowCount } : { workgroups: rowCount <= 65535 ? [rowCount] : [65535, Math.ceil(rowCount / 65535)] }),
+  });
+}
+
+function infer([x]: TensorMeta[], { axis }: SoftmaxAttrs) {
+  checkDtype('softmax', x, false);
+  if (x.shape.length === 0) fail('softmax', 'needs a tensor of rank >= 1, got a scalar');
+  normalizeAxis('softmax', axis, x.shape.length);
+  return { shape: [...x.shape], dtype: x.dtype };
+}
+
+const samples: Sample<SoftmaxAttrs>[] = [
+  { inputs: [{ shape: [3, 5], range: [-4, 4] }], attrs: { axis: -1 } },
+  { inputs: [{ shape: [2, 4, 3], range: [-4, 4] }], attrs: { axis: 1 } },
+  { inputs: [{ shape: [2, 100], range: [-4, 4] }], attrs: { axis: 1 }, note: 'workgroup path' },
+  { inputs: [{ shape: [2, 3], values: [1000, 1001, 1002, -1000, -1001, -1002] }], attrs: { axis: 1 }, note: 'large logits' },
+];
+
+export const softmax: OpDef<SoftmaxAttrs> = {
+  name: 'softmax',
+  infer,
+  cpu: (args) => softmaxCpu(false, args),
+  webgpu: (args) => softmaxGpu(false, args),
+  // d softmax: dx = y * (dy - sum(dy * y))
+  vjp: ({ y, attrs }, gy) => [y.mul(gy.sub(gy.mul(y).sum(attrs.axis, true)))],
+  save: 'output',
+  samples,
+};
+
+export const logSoftmax: OpDef<SoftmaxAttrs> = {
+  name: 'logSoftmax',
+  infer,
+  cpu: (args) => softmaxCpu(true, args),
+  webgpu: (args) => softmaxGpu(true, args),
+  // d logSoftmax: dx = dy - exp(y) * sum(dy)
+  vjp: ({ y, attrs }, gy) => [gy.sub(y.exp().mul(gy.sum(attrs.axis, true)))],
+  save: 'output',
+  samples,
+};

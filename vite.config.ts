@@ -1,0 +1,60 @@
+// One config for the library build (`vite build` → dist/webtrain.js) and for vitest (`test` key).
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * Imports left to the runtime: `webgpu` is Dawn for Node (a native addon, loaded lazily by
+ * src/backend/webgpu only under Node, so browser and Deno users never fetch it), and Node builtins
+ * must not be polyfilled or stubbed for the browser.
+ */
+function isExternal(id: string): boolean {
+  return (
+    id === 'webgpu' ||
+    id.startsWith('webgpu/') ||
+    id.startsWith('node:') ||
+    builtinModules.includes(id)
+  );
+}
+
+export default defineConfig({
+  root,
+  // The library has no static assets; keep a stray public/ from being copied into dist.
+  publicDir: false,
+  build: {
+    // ES2022: top-level await and class fields as written; every WebGPU runtime supports them.
+    target: 'es2022',
+    outDir: 'dist',
+    // dist/types is written by tsc after vite, so wiping dist first keeps no stale files.
+    emptyOutDir: true,
+    // A library: consumers minify; a readable bundle makes stack traces and bug reports useful.
+    minify: false,
+    sourcemap: true,
+    lib: {
+      entry: 'src/index.ts',
+      formats: ['es'],
+      fileName: () => 'webtrain.js',
+    },
+    rolldownOptions: {
+      external: isExternal,
+      // One file: shaders come in as strings (`?raw`), and a single module is what the
+      // Deno smoke test and `<script type=module>` users import.
+      output: { codeSplitting: false },
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Child processes, not worker threads: dawn.node is a native addon that keeps the event loop
+    // alive and is not safe to load in several threads of one process (tests call wt.shutdown()).
+    pool: 'forks',
+    // One file at a time: SwiftShader (Node's Dawn, Chromium, Deno) already uses every core, and
+    // parallel files would only make each one slower and nearer its timeout.
+    fileParallelism: false,
+    // SwiftShader runs shaders on the CPU: compiling pipelines alone takes seconds.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+  },
+});
