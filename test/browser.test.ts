@@ -109,6 +109,7 @@ describe.skipIf(skip)('browser (headless Chromium, WebGPU via SwiftShader)', () 
 
   it('op table: every op matches the CPU reference on the GPU', () => {
     const opTable = part('opTable', 'opTable');
+    console.log(`op table: ${opTable.checked} samples checked on webgpu`);
     expect(opTable.failures).toEqual([]);
     expect(opTable.checked).toBeGreaterThan(0);
   });

@@ -4,7 +4,7 @@
  * With `createGraph` the vjps run with recording on, so the gradients are differentiable again.
  */
 import { fail, fmtShape, WebtrainError } from '../errors';
-import { apply, inBackward, keep, releaseNode, savedTensors, withGradMode, type GraphNode } from '../runtime';
+import { apply, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
 import { shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
 import { clone } from '../ops/functional';
@@ -72,6 +72,8 @@ function walk(y: Tensor, gy: Tensor | undefined, opts: BackwardOptions,
       holders.delete(g);
       if (g !== gy) g.dispose();
     };
+    // Released only after the walk: releasing a node can cascade into upstream nodes not yet visited.
+    const visited: GraphNode[] = [];
     const start = gy ?? apply(fill, [], { shape: [...y.shape], value: 1, dtype: y.dtype }, y.backend.name);
     grads.set(y, start);
     hold(start);
@@ -88,7 +90,8 @@ function walk(y: Tensor, gy: Tensor | undefined, opts: BackwardOptions,
           'pass {retainGraph: true} to the first backward to go through it twice');
       }
       checkVersions(node);
-      const gis = node.op.vjp!({ inputs: node.inputs, y: node.output, attrs: node.attrs }, g);
+      // tidy: a vjp's temporaries (masks, partial products) are freed, its returned gradients kept.
+      const gis = tidy(() => node.op.vjp!({ inputs: node.inputs, y: node.output, attrs: node.attrs }, g));
       const unheld = (gi: Tensor) => gi !== g && !holders.has(gi);
       node.inputs.forEach((x, k) => {
         const gi = gis[k];
@@ -109,9 +112,10 @@ function walk(y: Tensor, gy: Tensor | undefined, opts: BackwardOptions,
         letGo(prev);
         if (unheld(gi)) gi.dispose();
       });
-      if (!retainGraph) releaseNode(node);
+      visited.push(node);
       letGo(g);
     }
+    if (!retainGraph) visited.forEach(releaseNode);
     // What is left are leaves (interior tensors were all in `order`).
     for (const [x, g] of grads) {
       if (!wants(x)) letGo(g);

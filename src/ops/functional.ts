@@ -4,8 +4,8 @@
  */
 import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { apply, cpuView, uploadStorage } from '../runtime';
-import { contiguousStrides, normalizeAxis, shapesEqual, broadcastStrides } from '../shape';
+import { apply, cpuView, keep, uploadStorage } from '../runtime';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, shapesEqual } from '../shape';
 import { Tensor, type Axes, type TensorLike } from '../tensor';
 import { toTypedArray } from '../dtype';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
@@ -20,21 +20,40 @@ import { matmul as matmulOp, type MatmulAttrs } from './matmul';
 import type { OpDef } from './op-def';
 import type { ElementwiseAttrs } from './elementwise';
 
-/** A number as a 0-d tensor next to `like` (same backend and dtype). */
+/**
+ * Numbers used as operands become 0-d tensors, cached per backend: the same constants (0, 1, the
+ * learning rate...) recur every step, and an upload per use would cost a queue write each time.
+ * Evicting one is a plain dispose: graph nodes that still use it keep its data alive.
+ */
+const scalarCache = new WeakMap<object, Map<string, Tensor>>();
+const SCALAR_CACHE_SIZE = 256;
+
 function scalarLike(v: number, like: Tensor): Tensor {
-  return new Tensor(like.backend, uploadStorage(like.backend, toTypedArray(like.dtype, [v]), 'scalar'), [], like.dtype);
+  let cache = scalarCache.get(like.backend);
+  if (!cache) scalarCache.set(like.backend, (cache = new Map()));
+  const key = `${like.dtype}:${Object.is(v, -0) ? '-0' : v}`;
+  let t = cache.get(key);
+  if (t && !t.isDisposed) {
+    cache.delete(key); // re-insert: the Map's order is the recency order
+  } else {
+    t = keep(new Tensor(like.backend, uploadStorage(like.backend, toTypedArray(like.dtype, [v]), 'scalar'), [], like.dtype));
+    if (cache.size >= SCALAR_CACHE_SIZE) {
+      const [oldest, old] = cache.entries().next().value!;
+      cache.delete(oldest);
+      old.dispose();
+    }
+  }
+  cache.set(key, t);
+  return t;
 }
 
-/** Applies an elementwise op to tensors and numbers; numbers become scalars disposed right after. */
+const asTensor = (a: TensorLike, like: Tensor) => (a instanceof Tensor ? a : scalarLike(a, like));
+
+/** Applies an elementwise op to tensors and numbers. */
 function elementwise(op: OpDef<ElementwiseAttrs>, args: TensorLike[], attrs: ElementwiseAttrs = {}): Tensor {
   const like = args.find((a): a is Tensor => a instanceof Tensor);
   if (!like) fail(op.name, 'needs at least one tensor argument (got only numbers)');
-  const tensors = args.map((a) => (a instanceof Tensor ? a : scalarLike(a, like)));
-  try {
-    return apply(op, tensors, attrs);
-  } finally {
-    tensors.forEach((t, i) => { if (!(args[i] instanceof Tensor)) t.dispose(); });
-  }
+  return apply(op, args.map((a) => asTensor(a, like)), attrs);
 }
 
 // Unary
@@ -74,14 +93,7 @@ export const ge = (a: TensorLike, b: TensorLike) => elementwise(B.ge, [a, b]);
 export function where(mask: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
   if (!like) fail('where', 'needs a tensor for a or b');
-  const ta = a instanceof Tensor ? a : scalarLike(a, like);
-  const tb = b instanceof Tensor ? b : scalarLike(b, like);
-  try {
-    return apply(B.where, [mask, ta, tb], {});
-  } finally {
-    if (ta !== a) ta.dispose();
-    if (tb !== b) tb.dispose();
-  }
+  return apply(B.where, [mask, asTensor(a, like), asTensor(b, like)], {});
 }
 
 /** torch.matmul: 1-D operands are promoted to matrices and the added dims removed again. */
@@ -159,24 +171,27 @@ export function detach(x: Tensor): Tensor {
 
 /** In-place copy of y (broadcast to x's shape) into x's storage, outside the tape. */
 export function assign(x: Tensor, y: TensorLike): void {
-  if (x.isDisposed || !x.life.storage) fail('assign', `target of shape ${fmtShape(x.shape)} was used after dispose()`);
-  const src = y instanceof Tensor ? y : scalarLike(y, x);
-  try {
-    if (src.isDisposed || !src.life.storage) fail('assign', `source of shape ${fmtShape(src.shape)} was used after dispose()`);
-    if (src.backend !== x.backend) fail('assign', `source lives on ${src.backend.name}, target on ${x.backend.name}`);
-    if (src.dtype !== x.dtype) fail('assign', `dtype ${src.dtype} cannot be assigned into ${x.dtype} (shape ${fmtShape(x.shape)}); use .cast()`);
-    apply(M.broadcastTo, [src], { shape: [...x.shape] }).dispose(); // validates the shapes
-    const dst = { offset: 0, strides: contiguousStrides(x.shape) };
-    const from = { offset: 0, strides: broadcastStrides(src.shape, x.shape) };
-    if (x.backend.name === 'cpu') {
-      const out = cpuView(x.life.storage, x.dtype, x.size);
-      const tmp = cpuView(src.life.storage, src.dtype, src.size).slice();
-      M.copyStridedCpu(out, dst, tmp, from, x.shape);
-    } else {
-      M.copyStridedGpu(x.backend as WebGPUBackend, 'assign', x.life.storage, dst, src.life.storage, from, x.shape);
-    }
-    x.life.storage.version++;
-  } finally {
-    if (src !== y) src.dispose();
+  const src = asTensor(y, x);
+  for (const [role, t] of [['target', x], ['source', src]] as const) {
+    if (t.isDisposed || !t.life.storage) fail('assign', `${role} of shape ${fmtShape(t.shape)} was used after dispose()`);
   }
+  if (src.backend !== x.backend) fail('assign', `source lives on ${src.backend.name}, target on ${x.backend.name}`);
+  if (src.dtype !== x.dtype) fail('assign', `dtype ${src.dtype} cannot be assigned into ${x.dtype} (shape ${fmtShape(x.shape)}); use .cast()`);
+  if (!shapesEqual(broadcastShapes('assign', src.shape, x.shape), x.shape)) {
+    fail('assign', `a value of shape ${fmtShape(src.shape)} cannot be broadcast into ${fmtShape(x.shape)}`);
+  }
+  const dst = { offset: 0, strides: contiguousStrides(x.shape) };
+  const from = { offset: 0, strides: broadcastStrides(src.shape, x.shape) };
+  const storage = x.life.storage!;
+  if (x.backend.name === 'cpu') {
+    // A copy of the source first: it may share storage with the target (x.assign(x.detach())).
+    const values = cpuView(src.life.storage!, src.dtype, src.size).slice();
+    M.copyStridedCpu(cpuView(storage, x.dtype, x.size), dst, values, from, x.shape);
+  } else {
+    // A buffer cannot be bound for reading and writing in one dispatch: copy a shared source first.
+    const from2 = src.life.storage === storage ? clone(src) : src;
+    M.copyStridedGpu(x.backend as WebGPUBackend, 'assign', storage, dst, from2.life.storage!, from, x.shape);
+    if (from2 !== src) from2.dispose();
+  }
+  storage.version++;
 }

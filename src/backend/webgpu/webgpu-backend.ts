@@ -1,7 +1,12 @@
 /**
  * The WebGPU backend: a size-class buffer pool, a pipeline cache, and ONE command encoder (one
  * compute pass) that every kernel is encoded into. Work is submitted only at flush points: a read
- * back, `wt.flush()`, or a size bound (too many dispatches or too much memory waiting for reuse).
+ * back, `wt.flush()`, or a size bound (dispatches per submit).
+ *
+ * Buffer reuse. A freed buffer may still be read by work encoded but not yet submitted. Reusing it
+ * as a later kernel's output is safe (dispatches run in encoding order), so such `recent` buffers
+ * serve kernel outputs at once. Uploads use queue.writeBuffer, which runs BEFORE unsubmitted work:
+ * they take only buffers freed before the last submit (`pool`), or new ones.
  */
 import type { Backend, BackendInfo, Storage } from '../backend';
 import type { DType, TypedArray } from '../../dtype';
@@ -17,7 +22,6 @@ const WORKGROUP_SIZE = 256;
 const UNIFORM_ARENA_BYTES = 64 * 1024;
 /** Flush bounds: dispatches per submit, and bytes of freed buffers waiting for the submit. */
 const MAX_DISPATCHES_PER_SUBMIT = 4096;
-const MAX_PENDING_FREE_BYTES = 256 * 1024 * 1024;
 
 export interface Dispatch {
   /** Op name, for error messages. */
@@ -44,10 +48,10 @@ export class WebGPUBackend implements Backend {
   /** Counters for tests and benchmarks. */
   readonly stats = { dispatches: 0, submits: 0, pipelines: 0, buffersCreated: 0 };
 
+  /** Free buffers by size class: freed before the last submit, and freed since. */
   private pool = new Map<number, GPUBuffer[]>();
+  private recent = new Map<number, GPUBuffer[]>();
   private pooledByteCount = 0;
-  private pendingFree: GPUBuffer[] = [];
-  private pendingFreeBytes = 0;
   private pipelines = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -89,36 +93,42 @@ export class WebGPUBackend implements Backend {
   // ------------------------------------------------------------------------------------------
   // Memory
 
+  /** Memory for a kernel's output (written by encoded work, so recently freed buffers qualify). */
   alloc(byteLength: number, label: string): Storage {
+    return this.take(byteLength, label, true);
+  }
+
+  upload(data: TypedArray, label: string): Storage {
+    const s = this.take(data.byteLength, label, false);
+    if (data.byteLength > 0) this.device.queue.writeBuffer(s.handle as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return s;
+  }
+
+  free(storage: Storage): void {
+    if (this.destroyed || this.lostReason) return;
+    const b = storage.handle as GPUBuffer;
+    pushTo(this.recent, b);
+    this.pooledByteCount += b.size;
+  }
+
+  pooledBytes(): number {
+    return this.pooledByteCount;
+  }
+
+  private take(byteLength: number, label: string, recentOk: boolean): Storage {
     this.checkUsable();
     const max = this.device.limits.maxStorageBufferBindingSize;
     if (byteLength > max) {
       throw new WebtrainError(`${label}: a tensor of ${byteLength} bytes exceeds this device's maxStorageBufferBindingSize of ${max} bytes`);
     }
     const size = sizeClass(byteLength);
-    let buffer = this.pool.get(size)?.pop();
+    // An upload that finds only in-flight buffers submits first, so they settle into the pool: a
+    // loop that uploads a batch per step then reuses its buffers instead of allocating each step.
+    if (!recentOk && !this.pool.get(size)?.length && this.recent.get(size)?.length) this.flush();
+    let buffer = (recentOk ? this.recent.get(size)?.pop() : undefined) ?? this.pool.get(size)?.pop();
     if (buffer) this.pooledByteCount -= size;
     else buffer = this.createBuffer(size, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label);
     return { backend: this, byteLength, refs: 1, version: 0, handle: buffer };
-  }
-
-  upload(data: TypedArray, label: string): Storage {
-    const s = this.alloc(data.byteLength, label);
-    if (data.byteLength > 0) this.device.queue.writeBuffer(s.handle as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
-    return s;
-  }
-
-  /** The buffer returns to the pool after the next submit: work already encoded may still use it. */
-  free(storage: Storage): void {
-    const b = storage.handle as GPUBuffer;
-    if (this.destroyed || this.lostReason) return;
-    this.pendingFree.push(b);
-    this.pendingFreeBytes += b.size;
-    if (this.pendingFreeBytes > MAX_PENDING_FREE_BYTES) this.flush();
-  }
-
-  pooledBytes(): number {
-    return this.pooledByteCount + this.pendingFreeBytes;
   }
 
   private createBuffer(size: number, usage: number, label: string): GPUBuffer {
@@ -203,7 +213,7 @@ export class WebGPUBackend implements Backend {
   flush(): void {
     if (this.destroyed) return;
     this.checkUsable();
-    if (!this.encoder && this.pendingFree.length === 0) return;
+    if (!this.encoder && this.recent.size === 0) return;
     for (const a of this.arenas) {
       this.device.queue.writeBuffer(a.gpu, 0, a.cpu.buffer, 0, a.used);
       a.used = 0;
@@ -216,14 +226,8 @@ export class WebGPUBackend implements Backend {
     this.dispatchesInEncoder = 0;
     this.freeArenas.push(...this.arenas);
     this.arenas = [];
-    for (const b of this.pendingFree) {
-      const list = this.pool.get(b.size) ?? [];
-      list.push(b);
-      this.pool.set(b.size, list);
-      this.pooledByteCount += b.size;
-    }
-    this.pendingFree = [];
-    this.pendingFreeBytes = 0;
+    for (const list of this.recent.values()) for (const b of list) pushTo(this.pool, b);
+    this.recent.clear();
   }
 
   async read(storage: Storage, dtype: DType, length: number): Promise<TypedArray> {
@@ -267,6 +271,12 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
   }
+}
+
+function pushTo(pool: Map<number, GPUBuffer[]>, b: GPUBuffer): void {
+  const list = pool.get(b.size);
+  if (list) list.push(b);
+  else pool.set(b.size, [b]);
 }
 
 /** Size classes: powers of two with four steps per octave (at most ~19% slack), at least 256 bytes. */
