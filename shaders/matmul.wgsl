@@ -1,8 +1,10 @@
 //! include common/index
-// Batched C[b] = op(A[b]) · op(B[b]) with 16x16 tiles staged in workgroup memory; op is an optional
-// transpose (TRANS_A / TRANS_B: the operand is stored transposed), so backward needs no transposes.
-// Batch dims broadcast: A and B batch strides are 0 along broadcast dims.
-// Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B.  Defines: T, TRANS_A, TRANS_B.
+// Batched C[b] = op(A[b]) · op(B[b]); op is an optional transpose (TRANS_A / TRANS_B: the operand is
+// stored transposed), so backward needs no transposes. Batch dims broadcast: A and B batch strides
+// are 0 along broadcast dims.
+// TILED: 16x16 tiles of A and B staged in workgroup memory (GPUs). Otherwise each thread walks K
+// straight from global memory: software adapters (SwiftShader) emulate barriers at a high cost.
+// Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B.  Defines: T, TRANS_A, TRANS_B, TILED.
 // Dispatch: (ceil(N / 16), ceil(M / 16), batch count), workgroups of 16x16; one output per thread.
 
 struct Params {
@@ -20,8 +22,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> A: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> B: array<{{T}}>;
 
+#if TILED
 var<workgroup> tileA: array<array<{{T}}, 16>, 16>;
 var<workgroup> tileB: array<array<{{T}}, 16>, 16>;
+#endif
 
 // op(A)[r, k] and op(B)[k, c], zero outside the matrix (ragged edge tiles).
 fn loadA(base: u32, r: u32, k: u32) -> {{T}} {
@@ -62,6 +66,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     bBase += k * at8(p.bBatchStrides, u32(d));
   }
   var acc: {{T}} = 0.0;
+#if TILED
   for (var k0 = 0u; k0 < p.K; k0 += 16u) {
     tileA[lid.y][lid.x] = loadA(aBase, row, k0 + lid.x);
     tileB[lid.y][lid.x] = loadB(bBase, k0 + lid.y, col);
@@ -71,6 +76,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
   }
+#else
+  if (row < p.M && col < p.N) {
+    for (var k = 0u; k < p.K; k++) {
+      acc += loadA(aBase, row, k) * loadB(bBase, k, col);
+    }
+  }
+#endif
   if (row < p.M && col < p.N) {
     C[wg.z * p.M * p.N + row * p.N + col] = acc;
   }

@@ -61,6 +61,12 @@ export function memory(): { numTensors: number; numBytes: number; pooledBytes: n
   return { ...memoryStats(), pooledBytes };
 }
 
+/** GPU work counters since init: kernel dispatches, queue submits, pipelines compiled, buffers created. */
+export function stats(): { dispatches: number; submits: number; pipelines: number; buffersCreated: number } {
+  const zero = { dispatches: 0, submits: 0, pipelines: 0, buffersCreated: 0 };
+  return hasBackend('webgpu') ? { ...(getBackend('webgpu') as WebGPUBackend).stats } : zero;
+}
+
 /** Runs fn without recording gradients (evaluation, parameter updates). */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);

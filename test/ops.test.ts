@@ -2,6 +2,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import * as wt from '../src/index';
 import { checkOp, OP_NAMES } from './op-table';
 import { availableBackends } from './setup-backends';
+import { getBackend } from '../src/runtime';
+import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
@@ -10,4 +12,15 @@ describe.each(backends)('%s', (backend) => {
   test.each(OP_NAMES)('%s', async (name) => {
     expect(await checkOp(name, backend)).toEqual([]);
   });
+});
+
+// Each adapter runs one matmul variant (see WebGPUBackend.tuning); run the other one here too.
+test.runIf(backends.includes('webgpu'))('matmul, the variant this adapter does not pick', async () => {
+  const gpu = getBackend('webgpu') as WebGPUBackend;
+  gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
+  try {
+    expect(await checkOp('matmul', 'webgpu')).toEqual([]);
+  } finally {
+    gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
+  }
 });

@@ -1,7 +1,7 @@
 /** Binary elementwise ops with NumPy/PyTorch broadcasting, and `where`. */
 import { fail, fmtShape } from '../errors';
 import { broadcastShapes } from '../shape';
-import { binary, checkSameDtype, elementwiseCpu, elementwiseGpu, unbroadcast, type ElementwiseAttrs } from './elementwise';
+import { binary, checkSameDtype, elementwiseCpu, elementwiseGpu, elementwiseVariants, unbroadcast, type ElementwiseAttrs } from './elementwise';
 import type { OpDef, Sample } from './op-def';
 import { where as whereFn } from './functional';
 
@@ -99,6 +99,8 @@ export const le = comparison('le', '<=', (a, b) => a <= b);
 export const gt = comparison('gt', '>', (a, b) => a > b);
 export const ge = comparison('ge', '>=', (a, b) => a >= b);
 
+const WHERE_EXPR = 'select(c, b, a != M(0))';
+
 /** where(mask, a, b): a where mask is non-zero, else b; the three broadcast together. */
 export const where: OpDef<ElementwiseAttrs> = {
   name: 'where',
@@ -108,7 +110,8 @@ export const where: OpDef<ElementwiseAttrs> = {
     return { shape: broadcastShapes('where', m.shape, a.shape, b.shape), dtype: a.dtype };
   },
   cpu: (args) => elementwiseCpu(args, (v) => (v[0] !== 0 ? v[1] : v[2])),
-  webgpu: (args) => elementwiseGpu('where', args, 'select(c, b, a != M(0))'),
+  webgpu: (args) => elementwiseGpu('where', args, WHERE_EXPR),
+  shaderVariants: elementwiseVariants(WHERE_EXPR, [['f32', 'f32', 'f32'], ['i32', 'f32', 'f32'], ['f32', 'i32', 'i32'], ['i32', 'i32', 'i32']]),
   // d where(m, a, b) = where(m, da, 0) + where(m, 0, db)
   vjp: ({ inputs: [m, a, b] }, gy) => [
     null,

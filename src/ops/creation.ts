@@ -8,7 +8,7 @@ import { fail } from '../errors';
 import { checkShape, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { fillNormal, fillUniform } from '../random/philox';
-import { elementwiseCpu, elementwiseGpu, wgslType } from './elementwise';
+import { elementwiseCpu, elementwiseGpu, elementwiseVariants, wgslType } from './elementwise';
 import { fillGpu } from './movement';
 import type { OpDef } from './op-def';
 
@@ -19,6 +19,7 @@ export const fill: OpDef<FillAttrs> = {
   infer: (_, { shape, dtype }) => ({ shape: checkShape('fill', shape), dtype }),
   cpu: ({ out, attrs }) => { out.data.fill(attrs.value); },
   webgpu: ({ gpu, out, attrs }) => fillGpu(gpu, 'fill', out.storage, numel(out.shape), bitsOf(attrs.value, attrs.dtype)),
+  shaderVariants: [{ shader: 'copy', defines: { FILL: true } }],
   samples: [{ inputs: [], attrs: { shape: [3, 4], value: 2.5, dtype: 'f32' } }, { inputs: [], attrs: { shape: [5], value: -7, dtype: 'i32' } }],
 };
 
@@ -41,6 +42,7 @@ export const arange: OpDef<ArangeAttrs> = {
     uniforms: new Uniforms().u32(attrs.n).u32(0).f32(attrs.start).f32(attrs.step),
     bindings: [out.storage], threads: attrs.n,
   }),
+  shaderVariants: ['f32', 'i32'].map((T) => ({ shader: 'fill', defines: { T, EYE: false } })),
   samples: [{ inputs: [], attrs: { start: 0, step: 1, n: 7, dtype: 'f32' } }, { inputs: [], attrs: { start: 3, step: -2, n: 5, dtype: 'i32' } }],
 };
 
@@ -55,6 +57,7 @@ export const eye: OpDef<EyeAttrs> = {
     uniforms: new Uniforms().u32(attrs.n * attrs.m).u32(attrs.m).f32(0).f32(0),
     bindings: [out.storage], threads: attrs.n * attrs.m,
   }),
+  shaderVariants: ['f32', 'i32'].map((T) => ({ shader: 'fill', defines: { T, EYE: true } })),
   samples: [{ inputs: [], attrs: { n: 3, m: 4, dtype: 'f32' } }],
 };
 
@@ -95,6 +98,7 @@ export const random: OpDef<RandomAttrs> = {
       bindings: [out.storage], threads: n,
     });
   },
+  shaderVariants: [false, true].map((NORMAL) => ({ shader: 'random', defines: { NORMAL } })),
   samples: [
     { inputs: [], attrs: { shape: [4, 8], dtype: 'f32', dist: 'uniform', a: -1, b: 3, seed: 7, offset: 0 } },
     { inputs: [], attrs: { shape: [300], dtype: 'f32', dist: 'normal', a: 1, b: 2, seed: 2 ** 40 + 3, offset: 2 ** 33 } },
@@ -110,6 +114,7 @@ export const cast: OpDef<CastAttrs> = {
   // Float to int truncates toward zero (WGSL's conversion and Int32Array's store both do).
   cpu: (args) => elementwiseCpu(args, (v) => (args.attrs.dtype === 'i32' ? Math.trunc(v[0]) : v[0])),
   webgpu: (args) => elementwiseGpu('cast', { ...args, attrs: {} }, `${wgslType(args.attrs.dtype)}(a)`),
+  shaderVariants: [...elementwiseVariants('i32(a)', [['f32']], 'i32'), ...elementwiseVariants('f32(a)', [['i32']], 'f32')],
   // Between float types the gradient is cast back; ints carry none.
   vjp: ({ inputs: [x], attrs }, gy) => [attrs.dtype === 'i32' ? null : gy.cast(x.dtype)],
   samples: [

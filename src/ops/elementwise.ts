@@ -38,6 +38,7 @@ export function unary(spec: UnarySpec): OpDef<ElementwiseAttrs> {
     },
     cpu: (args) => elementwiseCpu(args, (v) => spec.cpu(v[0], args.attrs.alpha ?? 0)),
     webgpu: (args) => elementwiseGpu(spec.name, args, spec.wgsl),
+    shaderVariants: elementwiseVariants(spec.wgsl, spec.ints ? [['f32'], ['i32']] : [['f32']]),
     vjp: spec.vjp && ((args, gy) => [spec.vjp!({ ...args, x: args.inputs[0] }, gy)]),
     save: spec.save,
     samples: spec.samples,
@@ -68,6 +69,7 @@ export function binary(spec: BinarySpec): OpDef<ElementwiseAttrs> {
     },
     cpu: (args) => elementwiseCpu(args, (v) => spec.cpu(v[0], v[1])),
     webgpu: (args) => elementwiseGpu(spec.name, args, spec.wgsl),
+    shaderVariants: elementwiseVariants(spec.wgsl, spec.ints ? [['f32', 'f32'], ['i32', 'i32']] : [['f32', 'f32']]),
     vjp: spec.vjp && ((args, gy) => {
       const [a, b] = args.inputs;
       const [ga, gb] = spec.vjp!({ ...args, a, b }, gy);
@@ -141,21 +143,34 @@ export function elementwiseGpu(op: string, args: GpuKernelArgs<ElementwiseAttrs>
   const { gpu, inputs, out, attrs } = args;
   if (out.shape.length > MAX_RANK) fail(op, `tensors of rank ${out.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const broadcast = !inputs.every((x) => shapesEqual(x.shape, out.shape));
+  const types = inputs.map((x) => x.dtype);
   const u = new Uniforms().u32(numel(out.shape)).u32(out.shape.length).f32(attrs.alpha ?? 0).u32(0)
     .array(out.shape, MAX_RANK);
   for (let k = 0; k < 3; k++) u.array(inputs[k] ? broadcastStrides(inputs[k].shape, out.shape) : [], MAX_RANK);
   gpu.dispatch({
     label: op,
     shader: 'elementwise',
-    defines: {
-      ARITY2: inputs.length >= 2, ARITY3: inputs.length === 3, BROADCAST: broadcast,
-      IN_T: wgslType(inputs[inputs.length - 1].dtype), OUT_T: wgslType(out.dtype),
-      A_T: wgslType(inputs[0].dtype), EXPR: expr,
-    },
+    defines: elementwiseDefines(expr, types, out.dtype, broadcast),
     uniforms: u,
     bindings: [out.storage, ...inputs.map((x) => x.storage)],
     threads: numel(out.shape),
   });
+}
+
+/** The elementwise kernel's defines for inputs of `types` (first = a) producing `outType`. */
+function elementwiseDefines(expr: string, types: DType[], outType: DType, broadcast: boolean) {
+  return {
+    ARITY2: types.length >= 2, ARITY3: types.length === 3, BROADCAST: broadcast,
+    A_T: wgslType(types[0]), IN_T: wgslType(types[types.length - 1]), OUT_T: wgslType(outType), EXPR: expr,
+  };
+}
+
+/** Every variant an elementwise op dispatches: each input-type list, with and without broadcasting. */
+export function elementwiseVariants(expr: string, typeLists: DType[][], outType?: DType) {
+  return typeLists.flatMap((types) => [false, true].map((broadcast) => ({
+    shader: 'elementwise',
+    defines: elementwiseDefines(expr, types, outType ?? types[types.length - 1], broadcast),
+  })));
 }
 
 export function wgslType(dtype: DType): string {

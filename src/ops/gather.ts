@@ -65,6 +65,7 @@ export const gather: OpDef<GatherAttrs> = {
   vjp: ({ inputs: [x, index], attrs }, gy) => [scatterAddRaw(gy, index, { axis: attrs.axis, shape: [...x.shape] }), null],
   save: 'inputs',
   differentiable: [0],
+  shaderVariants: ['f32', 'i32'].map((T) => ({ shader: 'gather', defines: { T, SCATTER: false } })),
   samples: [
     { inputs: [{ shape: [4, 3] }, { shape: [4, 1], dtype: 'i32', intBelow: 3 }], attrs: { axis: 1 }, note: 'labels' },
     { inputs: [{ shape: [3, 4] }, { shape: [5, 4], dtype: 'i32', intBelow: 3 }], attrs: { axis: 0 }, note: 'repeated indices' },
@@ -107,6 +108,7 @@ export const scatterAdd: OpDef<ScatterAddAttrs> = {
   vjp: ({ inputs: [, index], attrs }, gy) => [gatherRaw(gy, index, { axis: attrs.axis }), null],
   save: 'inputs',
   differentiable: [0],
+  shaderVariants: [{ shader: 'gather', defines: { T: 'f32', SCATTER: true } }],
   samples: [
     { inputs: [{ shape: [5, 4] }, { shape: [5, 4], dtype: 'i32', intBelow: 3 }], attrs: { axis: 0, shape: [3, 4] } },
     { inputs: [{ shape: [4, 1] }, { shape: [4, 1], dtype: 'i32', intBelow: 3 }], attrs: { axis: 1, shape: [4, 3] } },

@@ -6,7 +6,7 @@
 import { fail, fmtShape } from '../errors';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
-import { checkDtype, checkSameDtype, MAX_RANK, unbroadcast, wgslType } from './elementwise';
+import { checkDtype, checkSameDtype, MAX_RANK, unbroadcast } from './elementwise';
 import type { OpDef, TensorMeta } from './op-def';
 import type { Tensor } from '../tensor';
 import { matmulRaw as matmulT } from './functional';
@@ -33,6 +33,9 @@ function batchShapes(a: TensorMeta, b: TensorMeta) {
 }
 
 const TILE = 16;
+
+const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean) => ({ T: 'f32', TRANS_A, TRANS_B, TILED });
+const flags = [false, true];
 
 export const matmul: OpDef<MatmulAttrs> = {
   name: 'matmul',
@@ -89,7 +92,7 @@ export const matmul: OpDef<MatmulAttrs> = {
     gpu.dispatch({
       label: 'matmul',
       shader: 'matmul',
-      defines: { T: wgslType(a.dtype), TRANS_A: !!attrs.transA, TRANS_B: !!attrs.transB },
+      defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul),
       uniforms: u,
       bindings: [out.storage, a.storage, b.storage],
       workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), batchCount],
@@ -104,6 +107,7 @@ export const matmul: OpDef<MatmulAttrs> = {
     return [unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)];
   },
   save: 'inputs',
+  shaderVariants: flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
   samples: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 5] }] },
     { inputs: [{ shape: [4, 3] }, { shape: [4, 5] }], attrs: { transA: true } },

@@ -47,20 +47,25 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: Storage, 
   const n = numel(shape);
   const u = new Uniforms().u32(n).u32(shape.length).u32(sv.offset).u32(dv.offset)
     .array(shape, MAX_RANK).array(sv.strides, MAX_RANK).array(dv.strides, MAX_RANK);
-  gpu.dispatch({ label, shader: 'copy', defines: { FILL: false }, uniforms: u, bindings: [dst, src], threads: n });
+  gpu.dispatch({ label, ...COPY, uniforms: u, bindings: [dst, src], threads: n });
 }
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
 export function fillGpu(gpu: WebGPUBackend, label: string, dst: Storage, n: number, bits: number): void {
   const u = new Uniforms().u32(n).u32(bits >>> 0);
-  gpu.dispatch({ label, shader: 'copy', defines: { FILL: true }, uniforms: u, bindings: [dst], threads: n });
+  gpu.dispatch({ label, ...FILL, uniforms: u, bindings: [dst], threads: n });
 }
+
+/** The copy kernel's variants: a strided copy, and a fill. */
+const COPY = { shader: 'copy', defines: { FILL: false } };
+const FILL = { shader: 'copy', defines: { FILL: true } };
 
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
 /** Defines an op whose output is a strided read of input 0 into a contiguous tensor. */
 function gather1(name: string, view: (x: TensorMeta, attrs: any, outShape: number[]) => StridedView) {
   return {
+    shaderVariants: [COPY],
     cpu: ({ inputs: [x], out, attrs }: any) => copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
     webgpu: ({ gpu, inputs: [x], out, attrs }: any) =>
       copyStridedGpu(gpu, name, out.storage, contiguous(out.shape), x.storage, view(x, attrs, out.shape), out.shape),
@@ -76,6 +81,7 @@ export const reshape: OpDef<ReshapeAttrs> = {
   infer: ([x], { shape }) => ({ shape: inferReshape('reshape', x.shape, shape), dtype: x.dtype }),
   cpu: () => {},
   webgpu: () => {},
+  shaderVariants: [],
   alias: true,
   // Reshape moves no values: the gradient is reshaped back.
   vjp: ({ inputs: [x] }, gy) => [gy.reshape([...x.shape])],
@@ -167,6 +173,7 @@ export const padSlice: OpDef<PadSliceAttrs> = {
     fillGpu(gpu, 'padSlice', out.storage, numel(out.shape), 0);
     copyStridedGpu(gpu, 'padSlice', out.storage, windowOf(out.shape, attrs.begin), x.storage, contiguous(x.shape), x.shape);
   },
+  shaderVariants: [FILL, COPY],
   // The adjoint of padding is slicing the window back out.
   vjp: ({ inputs: [x], attrs }, gy) => [sliceRaw(gy, { begin: attrs.begin, size: [...x.shape] })],
   samples: [{ inputs: [{ shape: [2, 3] }], attrs: { begin: [1, 0], shape: [4, 5] } }],
@@ -204,6 +211,7 @@ export const concat: OpDef<ConcatAttrs> = {
       if (numel(x.shape) > 0) copyStridedGpu(gpu, 'concat', out.storage, view, x.storage, contiguous(x.shape), x.shape);
     });
   },
+  shaderVariants: [COPY],
   // Each input's gradient is its slice of gy.
   vjp: ({ inputs, attrs }, gy) => {
     const a = attrs.axis < 0 ? attrs.axis + gy.rank : attrs.axis;

@@ -64,6 +64,11 @@ export interface InputSpec {
   distinct?: boolean;
 }
 
+export interface ShaderVariant {
+  shader: string;
+  defines: Record<string, boolean | string | number>;
+}
+
 export interface OpDef<A = any> {
   name: string;
   /** Output shape and dtype; throws WebtrainError naming the op, the shapes and what was expected. */
@@ -79,6 +84,8 @@ export interface OpDef<A = any> {
   /** Inputs that can carry gradient (default: all float inputs). */
   differentiable?: number[];
   samples: Sample<A>[];
+  /** Every (shader, defines) this op's WebGPU kernel can dispatch: the shader test compiles each. */
+  shaderVariants: ShaderVariant[];
   /** Tolerance against the CPU reference, if looser than the default f32 one. */
   tolerance?: { atol: number; rtol: number };
 }

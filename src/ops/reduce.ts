@@ -1,4 +1,5 @@
 /** Reductions over one axis, several axes or all: sum mean max min (values), argmax. */
+import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
 import { contiguousStrides, normalizeAxes, normalizeAxis, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
@@ -82,15 +83,19 @@ function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<R
   gpu.dispatch({
     label: kind,
     shader: 'reduce',
-    defines: {
-      T: wgslType(x.dtype), OUT_T: wgslType(out.dtype), PER_THREAD: perThread,
-      SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
-      ARGMAX: kind === 'argmax',
-    },
+    defines: reduceDefines(kind, x.dtype, perThread),
     uniforms: u,
     bindings: [out.storage, x.storage],
     ...(perThread ? { threads: outN } : { workgroups: grid2(outN) }),
   });
+}
+
+function reduceDefines(kind: Kind, dtype: DType, perThread: boolean) {
+  return {
+    T: wgslType(dtype), OUT_T: kind === 'argmax' ? 'i32' : wgslType(dtype), PER_THREAD: perThread,
+    SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
+    ARGMAX: kind === 'argmax',
+  };
 }
 
 function grid2(n: number): [number, number] {
@@ -121,6 +126,8 @@ function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['sav
     webgpu: (args) => reduceGpu(kind, args),
     vjp,
     save,
+    shaderVariants: (kind === 'mean' ? ['f32'] as const : ['f32', 'i32'] as const).flatMap((dtype) =>
+      [false, true].map((perThread) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, perThread) }))),
     samples: kind === 'argmax'
       ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }]
       : samples,

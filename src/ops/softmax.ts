@@ -2,7 +2,7 @@
 import { fail } from '../errors';
 import { normalizeAxis, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
-import { checkDtype, wgslType } from './elementwise';
+import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
 
 export interface SoftmaxAttrs { axis: number }
@@ -41,12 +41,15 @@ function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArg
   gpu.dispatch({
     label: log ? 'logSoftmax' : 'softmax',
     shader: 'softmax',
-    defines: { T: wgslType(x.dtype), LOG: log, PER_THREAD: perThread },
+    defines: softmaxDefines(log, perThread),
     uniforms: new Uniforms().u32(rowCount).u32(n).u32(inner),
     bindings: [out.storage, x.storage],
     ...(perThread ? { threads: rowCount } : { workgroups: rowCount <= 65535 ? [rowCount] : [65535, Math.ceil(rowCount / 65535)] }),
   });
 }
+
+const softmaxDefines = (LOG: boolean, PER_THREAD: boolean) => ({ T: 'f32', LOG, PER_THREAD });
+const variants = (log: boolean) => [false, true].map((perThread) => ({ shader: 'softmax', defines: softmaxDefines(log, perThread) }));
 
 function infer([x]: TensorMeta[], { axis }: SoftmaxAttrs) {
   checkDtype('softmax', x, false);
@@ -70,6 +73,7 @@ export const softmax: OpDef<SoftmaxAttrs> = {
   // d softmax: dx = y * (dy - sum(dy * y))
   vjp: ({ y, attrs }, gy) => [y.mul(gy.sub(gy.mul(y).sum(attrs.axis, true)))],
   save: 'output',
+  shaderVariants: variants(false),
   samples,
 };
 
@@ -81,5 +85,6 @@ export const logSoftmax: OpDef<SoftmaxAttrs> = {
   // d logSoftmax: dx = dy - exp(y) * sum(dy)
   vjp: ({ y, attrs }, gy) => [gy.sub(y.exp().mul(gy.sum(attrs.axis, true)))],
   save: 'output',
+  shaderVariants: variants(true),
   samples,
 };

@@ -7,7 +7,7 @@
  * Results are cached per (shader, defines).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { SHADER_SOURCES } from '../../../shaders';
+import { SHADER_SOURCES } from './shader-sources';
 
 export type Defines = Record<string, boolean | string | number>;
 

@@ -1,0 +1,48 @@
+/**
+ * Every (shader, defines) variant the op registry declares is preprocessed and parsed (wgsl_reflect,
+ * no GPU needed) and, where WebGPU exists, compiled by the device's shader compiler. A broken
+ * branch of a kernel fails here rather than in a user's run.
+ */
+import { afterAll, expect, test } from 'vitest';
+// The package's main entry is CommonJS under "type": "module"; its ES module build works.
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import * as wt from '../src/index';
+import { OPS } from '../src/ops/registry';
+import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
+import { preprocess } from '../src/backend/webgpu/shader-loader';
+import { getBackend } from '../src/runtime';
+import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
+import { availableBackends } from './setup-backends';
+
+const backends = await availableBackends();
+afterAll(() => wt.shutdown());
+
+const variants = Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v })));
+const kernels = Object.keys(SHADER_SOURCES).filter((n) => !n.startsWith('common/'));
+
+test('every kernel file is used by some op', () => {
+  expect(new Set(variants.map((v) => v.shader))).toEqual(new Set(kernels));
+});
+
+test.each(Object.keys(OPS))('%s: every shader variant preprocesses and parses', (op) => {
+  for (const v of variants.filter((x) => x.op === op)) {
+    const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
+    expect(code).not.toMatch(/#(if|elif|else|endif)|\{\{/);
+    const entries = new WgslReflect(code).entry.compute.map((f) => f.name);
+    expect(entries, `${v.shader} ${JSON.stringify(v.defines)}`).toEqual(['main']);
+  }
+});
+
+test.runIf(backends.includes('webgpu'))('every shader variant compiles on the WebGPU device', async () => {
+  const { device } = getBackend('webgpu') as WebGPUBackend;
+  const errors: string[] = [];
+  for (const v of variants) {
+    const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
+    const info = await device.createShaderModule({ code }).getCompilationInfo();
+    for (const m of info.messages) {
+      if (m.type === 'error') errors.push(`${v.op}: ${v.shader} ${JSON.stringify(v.defines)}: line ${m.lineNum}: ${m.message}`);
+    }
+  }
+  expect(errors).toEqual([]);
+  expect(variants.length).toBeGreaterThan(100);
+});
