@@ -26,7 +26,9 @@ const webtrain = {
     const info = await wt.init({ backend: cpu ? 'cpu' : 'webgpu' });
     const a = info.adapter ?? {};
     const description = info.name === 'cpu' ? 'CPU backend (JavaScript)' : [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unknown adapter';
-    return { device: info.name === 'cpu' ? 'cpu' : a.description || a.vendor || 'webgpu', description, software: info.isFallback, backend: info.name };
+    // File name: 'cpu', the software adapter's architecture ('swiftshader'), else the GPU's description.
+    const device = info.name === 'cpu' ? 'cpu' : (info.isFallback && a.architecture) || a.description || a.vendor || 'webgpu';
+    return { device, description, software: info.isFallback, backend: info.name };
   },
   matmul(n) {
     const a = wt.randn([n, n], { seed: 1 });
@@ -68,7 +70,7 @@ const webtrain = {
     };
   },
   memory: () => wt.memory(),
-  counters: () => (typeof wt.stats === 'function' ? wt.stats() : null),
+  counters: () => (typeof wt.stats === 'function' && wt.backend().name === 'webgpu' ? wt.stats() : null),
   shutdown: () => wt.shutdown(),
 };
 
@@ -95,28 +97,35 @@ function casesFor(software) {
 async function timeCase(engine, c, targetMs) {
   const handle = c.make(engine);
   try {
+    let counted = null; // work counters of the timed run() calls (the sync's own read excluded)
     const block = async (inner) => {
       const t0 = performance.now();
+      const c0 = engine.counters?.();
       for (let i = 0; i < inner; i++) handle.run();
+      const c1 = engine.counters?.();
       await handle.sync();
-      return performance.now() - t0;
+      const t = performance.now() - t0;
+      const c2 = engine.counters?.();
+      if (counted && c0) for (const k of Object.keys(c0)) counted[k] += c1[k] - c0[k];
+      if (counted && c0) counted.submitsWithSync += c2.submits - c0.submits;
+      return t;
     };
     // Warm-up; the first block (inner 1) also sizes `inner` so a timed block lasts about targetMs.
     const first = await block(1);
     for (let i = 1; i < WARMUP; i++) await block(1);
     const once = Math.max(await block(1), 1e-3);
     const inner = Math.max(1, Math.min(100, Math.round(targetMs / once)));
-    const before = engine.counters?.();
+    if (engine.counters?.()) counted = { ...Object.fromEntries(Object.keys(engine.counters()).map((k) => [k, 0])), submitsWithSync: 0 };
     const times = [];
     for (let r = 0; r < REPS; r++) times.push((await block(inner)) / inner);
-    const after = engine.counters?.();
     const ms = median(times);
-    const perIter = (k) => (before && after ? (after[k] - before[k]) / (REPS * inner) : undefined);
     return {
       id: c.id, label: c.label, ms, minMs: Math.min(...times), maxMs: Math.max(...times), inner, reps: REPS, firstMs: first,
       gflops: c.flops / (ms * 1e6),
       ...(c.batch ? { samplesPerSec: (c.batch * 1000) / ms } : {}),
-      dispatchesPerIter: perIter('dispatches'), submitsPerIter: perIter('submits'),
+      dispatchesPerIter: counted ? counted.dispatches / (REPS * inner) : undefined,
+      submitsPerBlock: counted ? counted.submitsWithSync / REPS : undefined,
+      buffersCreatedTimed: counted?.buffersCreated, pipelinesCreatedTimed: counted?.pipelines,
     };
   } finally {
     handle.dispose();
@@ -178,11 +187,11 @@ const slugify = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-
 function table(results) {
   const lines = [];
   for (const e of results.engines) {
-    lines.push(`\n### ${e.name} on ${e.description}${e.software ? ' (software adapter)' : ''}\n`);
-    lines.push('| case | median ms | min–max ms | GFLOP/s | samples/s | dispatches/iter | submits/iter |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(`\n### ${e.name} on ${e.description}${e.software && e.backend === 'webgpu' ? ' (software adapter)' : ''}\n`);
+    lines.push('| case | median ms | min–max ms | GFLOP/s | samples/s | iters/block | dispatches/iter | submits/block |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of e.cases) {
-      lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.gflops)} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerIter)} |`);
+      lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.gflops)} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${r.inner} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} |`);
     }
     const m = e.memory;
     lines.push(`\nwt.memory() after the run: ${m.numTensors} live tensors, ${m.numBytes} bytes live, ${m.pooledBytes} bytes pooled`);

@@ -2,7 +2,8 @@
 // Reduction of the `red` dims of x for each combination of the `kept` dims (sum, max, min, argmax;
 // mean = sum * scale). Offsets come from the kept/reduced shapes and x's strides.
 // Bindings: 0 Params, 1 out (OUT_T), 2 x (T).
-// Defines: T, OUT_T, SUM | MAX | MIN (ARGMAX: with MAX, writes the index of the first maximum),
+// Defines: T, OUT_T, SUM | MAX | MIN (ARGMAX: with MAX, writes the index of the first maximum;
+//          MEAN: with SUM, scales by 1/n), LOWEST / HIGHEST (T's extremes, the max/min start values),
 //          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output.
 // Dispatch: PER_THREAD: ceil(outN / 256) workgroups in 2-D; else one workgroup per output (2-D grid).
 
@@ -44,19 +45,21 @@ fn redOffset(r: u32) -> u32 {
   return off;
 }
 
-// Accumulator: a value and (for argmax) the reduced index it came from.
+// Accumulator, in the input's type T: a value and (for argmax) the reduced index it came from.
+alias T = {{T}};
+
 struct Acc {
-  v: f32,
+  v: T,
   i: u32,
 }
 
 fn initial() -> Acc {
 #if SUM
-  return Acc(0.0, 0u);
+  return Acc(T(0), 0u);
 #elif MAX
-  return Acc(-3.4028234663852886e38, 0u);
+  return Acc({{LOWEST}}, 0u);
 #else
-  return Acc(3.4028234663852886e38, 0u);
+  return Acc({{HIGHEST}}, 0u);
 #endif
 }
 
@@ -80,8 +83,8 @@ fn combine(a: Acc, b: Acc) -> Acc {
 fn finish(o: u32, acc: Acc) {
 #if ARGMAX
   out[o] = {{OUT_T}}(acc.i);
-#elif SUM
-  out[o] = {{OUT_T}}(acc.v * p.scale);
+#elif MEAN
+  out[o] = {{OUT_T}}(f32(acc.v) * p.scale);
 #else
   out[o] = {{OUT_T}}(acc.v);
 #endif
@@ -98,7 +101,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let base = keptOffset(o);
   var acc = initial();
   for (var r = 0u; r < p.redN; r++) {
-    acc = combine(acc, Acc(f32(x[base + redOffset(r)]), r));
+    acc = combine(acc, Acc(x[base + redOffset(r)], r));
   }
   finish(o, acc);
 }
@@ -116,7 +119,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   // Each thread folds a strided share of the reduced elements, then a tree merges the 256 partials.
   var acc = initial();
   for (var r = li; r < p.redN; r += 256u) {
-    acc = combine(acc, Acc(f32(x[base + redOffset(r)]), r));
+    acc = combine(acc, Acc(x[base + redOffset(r)], r));
   }
   partial[li] = acc;
   workgroupBarrier();

@@ -46,10 +46,11 @@ export const pow = binary({
   name: 'pow',
   wgsl: 'powReal(a, b)', // WGSL pow is undefined for a < 0; powReal handles integer exponents like PyTorch
   cpu: Math.pow,
-  // d a^b = b a^(b-1) da + a^b ln(a) db  (the second term is taken as 0 where a <= 0)
+  // d a^b = b a^(b-1) da + a^b ln(a) db, with PyTorch's masks: the first term is 0 where b = 0,
+  // the second 0 where a = 0 and b >= 0 (and NaN for a < 0, as ln(a) is).
   vjp: ({ a, b, y }, gy) => [
-    gy.mul(b).mul(a.pow(b.sub(1))),
-    gy.mul(whereFn(a.gt(0), y.mul(a.maximum(1e-30).log()), 0)),
+    whereFn(b.eq(0), 0, gy.mul(b).mul(a.pow(b.sub(1)))),
+    whereFn(a.eq(0).mul(b.ge(0)), 0, gy.mul(y).mul(a.log())),
   ],
   save: 'both',
   samples: [

@@ -92,9 +92,12 @@ function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<R
 
 function reduceDefines(kind: Kind, dtype: DType, perThread: boolean) {
   return {
+    // Accumulate in the input's type: an i32 sum through f32 would lose exactness above 2^24.
     T: wgslType(dtype), OUT_T: kind === 'argmax' ? 'i32' : wgslType(dtype), PER_THREAD: perThread,
+    LOWEST: dtype === 'i32' ? 'i32(-2147483647 - 1)' : '-3.4028234663852886e38',
+    HIGHEST: dtype === 'i32' ? '2147483647' : '3.4028234663852886e38',
     SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
-    ARGMAX: kind === 'argmax',
+    ARGMAX: kind === 'argmax', MEAN: kind === 'mean',
   };
 }
 
@@ -109,6 +112,12 @@ const samples: Sample<ReduceAttrs>[] = [
   { inputs: [{ shape: [2, 3, 4], distinct: true }], attrs: { axes: [0, 1, 2], keepdim: false } },
   { inputs: [{ shape: [2, 300], distinct: true }], attrs: { axes: [1], keepdim: true }, note: 'workgroup path' },
   { inputs: [{ shape: [700], distinct: true }], attrs: { axes: [0], keepdim: false }, note: 'all, workgroup path' },
+];
+
+/** i32 inputs: exact beyond 2^24 (the GPU accumulates in i32), on both kernel paths. */
+const intSamples: Sample<ReduceAttrs>[] = [
+  { inputs: [{ shape: [2, 3], dtype: 'i32', values: [16777217, 1, 2, -3, 16777216, 5] }], attrs: { axes: [1], keepdim: false }, note: 'i32 beyond 2^24' },
+  { inputs: [{ shape: [300], dtype: 'i32', intBelow: 1 << 20 }], attrs: { axes: [0], keepdim: false }, note: 'i32, workgroup path' },
 ];
 
 function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['save']): OpDef<ReduceAttrs> {
@@ -130,7 +139,7 @@ function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['sav
       [false, true].map((perThread) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, perThread) }))),
     samples: kind === 'argmax'
       ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }]
-      : samples,
+      : kind === 'mean' ? samples : [...samples, ...intSamples],
   };
 }
 

@@ -76,7 +76,7 @@ export class WebGPUBackend implements Backend {
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     device.lost.then((info) => {
       if (this.destroyed) return;
-      this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
+      this.lostReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
     });
     device.addEventListener?.('uncapturederror', (ev) => {
       this.asyncError ??= new GpuError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
@@ -249,6 +249,8 @@ export class WebGPUBackend implements Backend {
     try {
       await staging.mapAsync(MAP_READ_MODE);
     } catch (e) {
+      // A lost device fails the map; its `lost` promise may settle a moment later.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
       this.checkUsable();
       throw new GpuError(`read back failed: ${(e as Error).message}`);
     }

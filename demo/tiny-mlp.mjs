@@ -1,6 +1,6 @@
 // Trains a tiny MLP (2 → 32 → 32 → 2) on two interleaved spirals with raw webtrain ops, on the
 // best backend (WebGPU when an adapter exists, else the CPU), and prints the device and the loss.
-// Run: npm run example   (or, after `npm run build`: node examples/tiny-mlp.mjs [--cpu])
+// Run: npm run example   (or, after `npm run build`: node demo/tiny-mlp.mjs [--cpu])
 import * as wt from '../dist/webtrain.js';
 
 const info = await wt.init({ backend: process.argv.includes('--cpu') ? 'cpu' : 'auto' });
