@@ -1,3 +1,4 @@
+//! include common/index
 // arange: out[i] = start + i * step.  EYE: out[i] = 1 on the diagonal of an [n, m] matrix, else 0.
 // Bindings: 0 Params, 1 out.  Defines: T, EYE.
 // Dispatch: one thread per element, workgroups of 256 in a 2-D grid.
@@ -15,7 +16,7 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  let i = threadIndex(wg, nwg, li);
   if (i >= p.n) {
     return;
   }

@@ -25,7 +25,7 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  let i = threadIndex(wg, nwg, li);
   if (i >= p.n) {
     return;
   }

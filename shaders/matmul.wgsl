@@ -55,16 +55,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let row = wg.y * 16u + lid.y;
   let col = wg.x * 16u + lid.x;
   // Batch offsets of A and B for batch index wg.z.
-  var rest = wg.z;
-  var aBase = 0u;
-  var bBase = 0u;
-  for (var d = i32(p.batchRank) - 1; d >= 0; d--) {
-    let size = at8(p.batchShape, u32(d));
-    let k = rest % size;
-    rest = rest / size;
-    aBase += k * at8(p.aBatchStrides, u32(d));
-    bBase += k * at8(p.bBatchStrides, u32(d));
-  }
+  let aBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.aBatchStrides);
+  let bBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.bBatchStrides);
   var acc: {{T}} = 0.0;
 #if TILED
   for (var k0 = 0u; k0 < p.K; k0 += 16u) {

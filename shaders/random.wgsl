@@ -1,3 +1,4 @@
+//! include common/index
 //! include common/philox
 // Philox4x32-10 draws (see src/random/philox.ts for the stream layout): element i of a draw with
 // (seed, offset) is uniformAt / normalAt(i, seed, offset), the same numbers as the CPU backend.
@@ -21,7 +22,7 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  let i = threadIndex(wg, nwg, li);
   if (i >= p.n) {
     return;
   }

@@ -24,25 +24,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<{{T}}>;
 
 fn keptOffset(o: u32) -> u32 {
-  var rest = o;
-  var off = 0u;
-  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
-    let size = at8(p.keptShape, u32(d));
-    off += (rest % size) * at8(p.keptStrides, u32(d));
-    rest = rest / size;
-  }
-  return off;
+  return offsetOf(o, p.keptRank, p.keptShape, p.keptStrides);
 }
 
 fn redOffset(r: u32) -> u32 {
-  var rest = r;
-  var off = 0u;
-  for (var d = i32(p.redRank) - 1; d >= 0; d--) {
-    let size = at8(p.redShape, u32(d));
-    off += (rest % size) * at8(p.redStrides, u32(d));
-    rest = rest / size;
-  }
-  return off;
+  return offsetOf(r, p.redRank, p.redShape, p.redStrides);
 }
 
 // Accumulator, in the input's type T: a value and (for argmax) the reduced index it came from.
@@ -94,7 +80,7 @@ fn finish(o: u32, acc: Acc) {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let o = (wg.x + wg.y * nwg.x) * 256u + li;
+  let o = threadIndex(wg, nwg, li);
   if (o >= p.outN) {
     return;
   }

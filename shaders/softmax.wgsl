@@ -1,3 +1,4 @@
+//! include common/index
 // softmax / logSoftmax along one axis of x viewed as [outer, n, inner]: rows are (outer, inner)
 // pairs, elements of row r at (r / inner) * n * inner + r % inner + k * inner.
 // Stable: m = max_k x_k; y_k = exp(x_k - m) / Σ exp(x_j - m), or (x_k - m) - log Σ exp(x_j - m).
@@ -31,7 +32,7 @@ fn result(v: f32, m: f32, s: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let r = (wg.x + wg.y * nwg.x) * 256u + li;
+  let r = threadIndex(wg, nwg, li);
   if (r >= p.rows) {
     return;
   }

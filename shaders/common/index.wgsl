@@ -1,6 +1,24 @@
-// Index helpers for strided kernels. Shapes and strides travel in uniforms as array<vec4<u32>, 2>
-// (up to 8 dimensions, 16-byte aligned as the uniform layout requires).
+// Index helpers. Shapes and strides travel in uniforms as array<vec4<u32>, 2> (up to 8 dimensions,
+// 16-byte aligned as the uniform layout requires).
 
 fn at8(v: array<vec4<u32>, 2>, d: u32) -> u32 {
   return v[d / 4u][d % 4u];
+}
+
+// The global index of a thread in a 2-D grid of 256-thread workgroups (x + y * num_workgroups.x):
+// grids wider than 65535 workgroups wrap into y.
+fn threadIndex(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+  return (wg.x + wg.y * nwg.x) * 256u + li;
+}
+
+// The element offset of row-major index i of `shape`, read through `strides`.
+fn offsetOf(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+  var rest = i;
+  var off = 0u;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = at8(shape, u32(d));
+    off += (rest % size) * at8(strides, u32(d));
+    rest = rest / size;
+  }
+  return off;
 }
