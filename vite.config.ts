@@ -52,6 +52,8 @@ export default defineConfig({
     // One file at a time: SwiftShader (Node's Dawn, Chromium, Deno) already uses every core, and
     // parallel files would only make each one slower and nearer its timeout.
     fileParallelism: false,
+    // gc() lets a test check the FinalizationRegistry safety net for undisposed tensors.
+    execArgv: ['--expose-gc'],
     // SwiftShader runs shaders on the CPU: compiling pipelines alone takes seconds.
     testTimeout: 120_000,
     hookTimeout: 120_000,

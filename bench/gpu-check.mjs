@@ -62,8 +62,8 @@ for (const [m, k, n] of [[33, 47, 29], [300, 200, 100]]) {
   const A = wt.tensor(a, [m, k], { requiresGrad: true }), B = wt.tensor(b, [k, n], { requiresGrad: true });
   const loss = A.matmul(B).mul(wt.tensor(g, [m, n])).sum();
   loss.backward();
-  await check(`matmul grad A = G·Bᵀ [${m},${k}]`, A.grad.clone(), refMatmul(g, transpose2d(b, k, n), m, n, k));
-  await check(`matmul grad B = Aᵀ·G [${k},${n}]`, B.grad.clone(), refMatmul(transpose2d(a, m, k), g, k, m, n));
+  await check(`matmul grad A = G·Bᵀ [${m},${k}]`, wt.clone(A.grad), refMatmul(g, transpose2d(b, k, n), m, n, k));
+  await check(`matmul grad B = Aᵀ·G [${k},${n}]`, wt.clone(B.grad), refMatmul(transpose2d(a, m, k), g, k, m, n));
 }
 
 // Reductions and softmax on long rows, and along the leading axis.

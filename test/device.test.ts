@@ -16,6 +16,13 @@ test.runIf(backends.includes('webgpu'))('init reports the adapter, its limits an
   if (/swiftshader/i.test(JSON.stringify(info.adapter))) expect(info.isFallback).toBe(true);
 });
 
+test.runIf(backends.includes('webgpu'))('a tensor over the binding-size limit fails with an error naming the limit', async () => {
+  await wt.init({ backend: 'webgpu' });
+  const limit = wt.backend().limits.maxStorageBufferBindingSize;
+  const n = Math.floor(limit / 4) + 1;
+  expect(() => wt.zeros([n])).toThrow(new RegExp(`fill: a tensor of ${n * 4} bytes exceeds this device's maxStorageBufferBindingSize of ${limit} bytes`));
+});
+
 test.runIf(backends.includes('webgpu'))('device loss: pending reads reject, later ops throw DeviceLostError, init() recovers', async () => {
   await wt.init({ backend: 'webgpu' });
   const x = wt.tensor([1, 2, 3]);

@@ -8,6 +8,19 @@ import { availableBackends } from './setup-backends';
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
 
+/**
+ * Collects garbage and lets finalizers run: other tests leave undisposed tensors whose safety-net
+ * release would otherwise land in the middle of a memory measurement.
+ */
+async function settle(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('tests run with --expose-gc (vite.config.ts)');
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-4) => {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i])));
@@ -106,16 +119,30 @@ describe.each(backends)('%s', (backend) => {
     };
     for (let i = 0; i < 50; i++) step();
     await w.data();
+    await settle();
     const base = wt.memory();
     for (let i = 0; i < 1000; i++) step();
     await w.data();
+    await settle();
     const after = wt.memory();
     expect(after.numTensors).toBe(base.numTensors);
     expect(after.numBytes).toBe(base.numBytes);
     expect(after.pooledBytes).toBeLessThanOrEqual(base.pooledBytes);
   });
 
+  test('a tensor dropped without dispose() is freed once garbage collected (the safety net)', async () => {
+    await T([0]).exp().data(); // warm up: pipelines, pools
+    await settle();
+    const before = wt.memory();
+    (() => { for (let i = 0; i < 10; i++) T([1, 2, 3]).exp(); })();
+    expect(wt.memory().numTensors).toBe(before.numTensors + 20);
+    await settle();
+    expect(wt.memory().numTensors).toBe(before.numTensors);
+    expect(wt.memory().numBytes).toBe(before.numBytes);
+  });
+
   test('tidy disposes intermediates (sync and async) and keeps results', async () => {
+    await settle();
     const start = wt.memory().numTensors;
     const x = T([1, 2]);
     const y = wt.tidy(() => x.add(1).mul(2).exp());
