@@ -4,6 +4,7 @@
 // Elementwise map over one to three inputs with NumPy broadcasting: out[i] = EXPR(a, b, c).
 // Bindings: 0 Params (uniform), 1 out (read_write), 2 a, 3 b (ARITY2), 4 c (ARITY3).
 // Defines: EXPR (WGSL expression of a, b, c, alpha), A_T (type of a), IN_T (type of b, c), OUT_T,
+//          FLOAT (IN_T is f32: isNanT tests NaN bits; on i32 it is false),
 //          BROADCAST (inputs read through strides; else all share the output's shape).
 // Dispatch: one thread per output element, workgroups of 256 in a 2-D grid (x + y * num_workgroups.x).
 
@@ -21,6 +22,16 @@ struct Params {
 // T: the value type (b, c); M: the type of a (where's mask).
 alias T = {{IN_T}};
 alias M = {{A_T}};
+
+// NaN test for expressions that must propagate NaN like PyTorch (maximum, relu): WGSL's min/max
+// are free to drop it, and `x != x` is unreliable, so the bits are tested.
+fn isNanT(x: T) -> bool {
+#if FLOAT
+  return isNan(x);
+#else
+  return false;
+#endif
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<{{OUT_T}}>;

@@ -1,9 +1,11 @@
 //! include common/index
+//! include common/special
 // Reduction of the `red` dims of x for each combination of the `kept` dims (sum, max, min, argmax;
 // mean = sum * scale). Offsets come from the kept/reduced shapes and x's strides.
 // Bindings: 0 Params, 1 out (OUT_T), 2 x (T).
 // Defines: T, OUT_T, SUM | MAX | MIN (ARGMAX: with MAX, writes the index of the first maximum;
 //          MEAN: with SUM, scales by 1/n), LOWEST / HIGHEST (T's extremes, the max/min start values),
+//          FLOAT (T is f32: max/min/argmax let NaN win, as PyTorch does; tested by its bits),
 //          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output.
 // Dispatch: PER_THREAD: ceil(outN / 256) workgroups in 2-D; else one workgroup per output (2-D grid).
 
@@ -49,17 +51,38 @@ fn initial() -> Acc {
 #endif
 }
 
-// Combines two partial results; `b` covers later indices than `a` on ties (first index wins).
+// NaN wins over numbers (the first NaN by index), as in PyTorch; never on integer types.
+fn nanWinner(a: Acc, b: Acc, winner: ptr<function, Acc>) -> bool {
+#if FLOAT
+  let an = isNan(f32(a.v));
+  let bn = isNan(f32(b.v));
+  if (an || bn) {
+    *winner = b;
+    if (an && (!bn || a.i < b.i)) {
+      *winner = a;
+    }
+    return true;
+  }
+#endif
+  return false;
+}
+
+// Combines two partial results; on ties the smaller index wins (argmax returns the first maximum).
 fn combine(a: Acc, b: Acc) -> Acc {
 #if SUM
   return Acc(a.v + b.v, 0u);
-#elif MAX
-  if (b.v > a.v || (b.v == a.v && b.i < a.i)) {
-    return b;
-  }
-  return a;
 #else
-  if (b.v < a.v || (b.v == a.v && b.i < a.i)) {
+  var nan: Acc;
+  if (nanWinner(a, b, &nan)) {
+    return nan;
+  }
+  let tieButEarlier = b.v == a.v && b.i < a.i;
+#if MAX
+  let bWins = b.v > a.v || tieButEarlier;
+#else
+  let bWins = b.v < a.v || tieButEarlier;
+#endif
+  if (bWins) {
     return b;
   }
   return a;

@@ -14,6 +14,10 @@ const broadcastSamples = (range: [number, number] = [-2, 2], rangeB = range): Sa
   { inputs: [{ shape: [5], range }, { shape: [], range: rangeB }] },
 ];
 
+const nanSample: Sample<ElementwiseAttrs> = {
+  inputs: [{ shape: [3], values: [NaN, 1, 2] }, { shape: [3], values: [0, NaN, 1] }], noGrad: true, note: 'NaN propagates',
+};
+
 export const add = binary({
   name: 'add', wgsl: 'a + b', cpu: (a, b) => a + b, ints: true,
   // d(a + b) = da + db
@@ -61,25 +65,26 @@ export const pow = binary({
 });
 
 export const maximum = binary({
-  name: 'maximum', wgsl: 'max(a, b)', cpu: Math.max, ints: true,
+  // NaN in either input gives NaN, as in PyTorch (a + b is NaN then).
+  name: 'maximum', wgsl: 'select(max(a, b), a + b, isNanT(a) || isNanT(b))', cpu: Math.max, ints: true,
   // Gradient to the larger input; split in half on ties (as PyTorch)
   vjp: ({ a, b }, gy) => {
     const half = a.eq(b).mul(0.5);
     return [gy.mul(a.gt(b).add(half)), gy.mul(b.gt(a).add(half))];
   },
   save: 'inputs',
-  samples: broadcastSamples(),
+  samples: [...broadcastSamples(), nanSample],
 });
 
 export const minimum = binary({
-  name: 'minimum', wgsl: 'min(a, b)', cpu: Math.min, ints: true,
+  name: 'minimum', wgsl: 'select(min(a, b), a + b, isNanT(a) || isNanT(b))', cpu: Math.min, ints: true,
   // Gradient to the smaller input; split in half on ties (as PyTorch)
   vjp: ({ a, b }, gy) => {
     const half = a.eq(b).mul(0.5);
     return [gy.mul(a.lt(b).add(half)), gy.mul(b.lt(a).add(half))];
   },
   save: 'inputs',
-  samples: broadcastSamples(),
+  samples: [...broadcastSamples(), nanSample],
 });
 
 /** Comparisons give 0/1 masks in the inputs' dtype; they carry no gradient. */

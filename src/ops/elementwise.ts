@@ -160,7 +160,7 @@ export function elementwiseGpu(op: string, args: GpuKernelArgs<ElementwiseAttrs>
 /** The elementwise kernel's defines for inputs of `types` (first = a) producing `outType`. */
 function elementwiseDefines(expr: string, types: DType[], outType: DType, broadcast: boolean) {
   return {
-    ARITY2: types.length >= 2, ARITY3: types.length === 3, BROADCAST: broadcast,
+    ARITY2: types.length >= 2, ARITY3: types.length === 3, BROADCAST: broadcast, FLOAT: types[types.length - 1] === 'f32',
     A_T: wgslType(types[0]), IN_T: wgslType(types[types.length - 1]), OUT_T: wgslType(outType), EXPR: expr,
   };
 }

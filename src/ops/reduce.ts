@@ -59,11 +59,12 @@ function reduceCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs<Reduce
   bases.forEach((base, o) => {
     let acc = kind === 'max' || kind === 'argmax' ? -Infinity : kind === 'min' ? Infinity : 0;
     let best = 0;
-    inner.forEach((off, r) => {
-      const v = x.data[base + off];
+    for (let r = 0; r < inner.length; r++) {
+      const v = x.data[base + inner[r]];
       if (kind === 'sum' || kind === 'mean') acc += v;
+      else if (Number.isNaN(v)) { acc = v; best = r; break; } // NaN wins, as in PyTorch
       else if (kind === 'min' ? v < acc : v > acc) { acc = v; best = r; }
-    });
+    }
     out.data[o] = kind === 'argmax' ? best : kind === 'mean' ? acc / inner.length : acc;
   });
 }
@@ -97,7 +98,7 @@ function reduceDefines(kind: Kind, dtype: DType, perThread: boolean) {
     LOWEST: dtype === 'i32' ? 'i32(-2147483647 - 1)' : '-3.4028234663852886e38',
     HIGHEST: dtype === 'i32' ? '2147483647' : '3.4028234663852886e38',
     SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
-    ARGMAX: kind === 'argmax', MEAN: kind === 'mean',
+    ARGMAX: kind === 'argmax', MEAN: kind === 'mean', FLOAT: dtype !== 'i32',
   };
 }
 
@@ -120,6 +121,13 @@ const intSamples: Sample<ReduceAttrs>[] = [
   { inputs: [{ shape: [300], dtype: 'i32', intBelow: 1 << 20 }], attrs: { axes: [0], keepdim: false }, note: 'i32, workgroup path' },
 ];
 
+/** max, min and argmax propagate NaN (argmax: the first NaN's index), on both kernel paths. */
+const nanSamples: Sample<ReduceAttrs>[] = [
+  { inputs: [{ shape: [2, 3], values: [1, NaN, 3, 4, 5, NaN] }], attrs: { axes: [1], keepdim: false }, noGrad: true, note: 'NaN' },
+  { inputs: [{ shape: [300], values: Array.from({ length: 300 }, (_, i) => (i === 170 || i === 230 ? NaN : i % 17)) }],
+    attrs: { axes: [0], keepdim: false }, noGrad: true, note: 'NaN, workgroup path' },
+];
+
 function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['save']): OpDef<ReduceAttrs> {
   return {
     name: kind,
@@ -138,8 +146,8 @@ function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['sav
     shaderVariants: (kind === 'mean' ? ['f32'] as const : ['f32', 'i32'] as const).flatMap((dtype) =>
       [false, true].map((perThread) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, perThread) }))),
     samples: kind === 'argmax'
-      ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }]
-      : kind === 'mean' ? samples : [...samples, ...intSamples],
+      ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }, ...nanSamples]
+      : kind === 'mean' ? samples : [...samples, ...intSamples, ...(kind === 'sum' ? [] : nanSamples)],
   };
 }
 

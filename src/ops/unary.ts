@@ -61,10 +61,11 @@ export const reciprocal = unary({
 });
 
 export const relu = unary({
-  name: 'relu', wgsl: 'max(a, 0.0)', cpu: (a) => (a > 0 ? a : 0),
+  // NaN stays NaN, as in PyTorch.
+  name: 'relu', wgsl: 'select(max(a, 0.0), a, isNanT(a))', cpu: (a) => (a <= 0 ? 0 : a),
   // d relu(x) = [x > 0] dx
   vjp: ({ x }, gy) => gy.mul(x.gt(0)), save: 'inputs',
-  samples: [randomSample()],
+  samples: [randomSample(), { inputs: [{ shape: [3], values: [NaN, -1, 2] }], noGrad: true, note: 'NaN propagates' }],
 });
 
 export const leakyRelu = unary({

@@ -79,7 +79,10 @@ export class WebGPUBackend implements Backend {
       this.lostReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
     });
     device.addEventListener?.('uncapturederror', (ev) => {
-      this.asyncError ??= new GpuError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+      const message = (ev as GPUUncapturedErrorEvent).error.message;
+      // A symptom of an invalid pipeline or buffer: the error scope around its creation names the cause.
+      if (/is invalid due to a previous error/.test(message)) return;
+      this.asyncError ??= new GpuError(`WebGPU error: ${message}`);
     });
   }
 
