@@ -5,7 +5,8 @@
 // Bindings: 0 Params (uniform), 1 out (read_write), 2 a, 3 b (ARITY2), 4 c (ARITY3).
 // Defines: EXPR (WGSL expression of a, b, c, alpha), A_T (type of a), IN_T (type of b, c), OUT_T,
 //          FLOAT (IN_T is f32: isNanT tests NaN bits; on i32 it is false),
-//          BROADCAST (inputs read through strides; else all share the output's shape).
+//          BROADCAST (inputs read through strides), else SINGLE_A/B/C (that input has one element,
+//          read at 0: number operands) and the others share the output's shape.
 // Dispatch: one thread per output element, workgroups of 256 in a 2-D grid (x + y * num_workgroups.x).
 
 struct Params {
@@ -67,6 +68,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     ib += k * at8(p.bStrides, u);
     ic += k * at8(p.cStrides, u);
   }
+#endif
+#if SINGLE_A
+  ia = 0u;
+#endif
+#if SINGLE_B
+  ib = 0u;
+#endif
+#if SINGLE_C
+  ic = 0u;
 #endif
   let alpha = p.alpha;
   let a = A[ia];

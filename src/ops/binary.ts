@@ -12,6 +12,7 @@ const broadcastSamples = (range: [number, number] = [-2, 2], rangeB = range): Sa
   { inputs: [{ shape: [3, 1], range }, { shape: [1, 4], range: rangeB }] },
   { inputs: [{ shape: [2, 1, 3], range }, { shape: [4, 1], range: rangeB }] },
   { inputs: [{ shape: [5], range }, { shape: [], range: rangeB }] },
+  { inputs: [{ shape: [1], range }, { shape: [2, 3], range: rangeB }] },
 ];
 
 const nanSample: Sample<ElementwiseAttrs> = {

@@ -142,35 +142,57 @@ export const MAX_RANK = 8;
 export function elementwiseGpu(op: string, args: GpuKernelArgs<ElementwiseAttrs>, expr: string): void {
   const { gpu, inputs, out, attrs } = args;
   if (out.shape.length > MAX_RANK) fail(op, `tensors of rank ${out.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
-  const broadcast = !inputs.every((x) => shapesEqual(x.shape, out.shape));
   const types = inputs.map((x) => x.dtype);
+  const layouts = inputs.map((x) => layoutOf(x.shape, out.shape));
   const u = new Uniforms().u32(numel(out.shape)).u32(out.shape.length).f32(attrs.alpha ?? 0).u32(0)
     .array(out.shape, MAX_RANK);
   for (let k = 0; k < 3; k++) u.array(inputs[k] ? broadcastStrides(inputs[k].shape, out.shape) : [], MAX_RANK);
   gpu.dispatch({
     label: op,
     shader: 'elementwise',
-    defines: elementwiseDefines(expr, types, out.dtype, broadcast),
+    defines: elementwiseDefines(expr, types, out.dtype, layouts),
     uniforms: u,
     bindings: [out.storage, ...inputs.map((x) => x.storage)],
     threads: numel(out.shape),
   });
 }
 
+/**
+ * How an input is read: at the output's index (same shape), always at 0 (one element: a number
+ * operand like x.mul(0.01)), or through broadcast strides, which costs a div/mod loop per element.
+ */
+type Layout = 'same' | 'single' | 'strided';
+
+function layoutOf(shape: readonly number[], outShape: readonly number[]): Layout {
+  if (shapesEqual(shape, outShape)) return 'same';
+  return numel(shape) === 1 ? 'single' : 'strided';
+}
+
 /** The elementwise kernel's defines for inputs of `types` (first = a) producing `outType`. */
-function elementwiseDefines(expr: string, types: DType[], outType: DType, broadcast: boolean) {
+function elementwiseDefines(expr: string, types: DType[], outType: DType, layouts: Layout[]) {
+  // One strided input sends every input through the strides (single ones have stride 0 there).
+  const broadcast = layouts.includes('strided');
+  const single = (k: number) => !broadcast && layouts[k] === 'single';
   return {
-    ARITY2: types.length >= 2, ARITY3: types.length === 3, BROADCAST: broadcast, FLOAT: types[types.length - 1] === 'f32',
+    ARITY2: types.length >= 2, ARITY3: types.length === 3, FLOAT: types[types.length - 1] === 'f32',
+    BROADCAST: broadcast, SINGLE_A: single(0), SINGLE_B: single(1), SINGLE_C: single(2),
     A_T: wgslType(types[0]), IN_T: wgslType(types[types.length - 1]), OUT_T: wgslType(outType), EXPR: expr,
   };
 }
 
-/** Every variant an elementwise op dispatches: each input-type list, with and without broadcasting. */
+/** Every variant an elementwise op dispatches: each input-type list × every combination of layouts. */
 export function elementwiseVariants(expr: string, typeLists: DType[][], outType?: DType) {
-  return typeLists.flatMap((types) => [false, true].map((broadcast) => ({
+  return typeLists.flatMap((types) => layoutCombos(types.length).map((layouts) => ({
     shader: 'elementwise',
-    defines: elementwiseDefines(expr, types, outType ?? types[types.length - 1], broadcast),
+    defines: elementwiseDefines(expr, types, outType ?? types[types.length - 1], layouts),
   })));
+}
+
+function layoutCombos(arity: number): Layout[][] {
+  if (arity === 1) return [['same']]; // a unary op's input always has the output's shape
+  let combos: Layout[][] = [[]];
+  for (let k = 0; k < arity; k++) combos = combos.flatMap((c) => (['same', 'single', 'strided'] as const).map((l) => [...c, l]));
+  return combos;
 }
 
 export function wgslType(dtype: DType): string {

@@ -63,7 +63,7 @@ const FILL = { shader: 'copy', defines: { FILL: true } };
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
 /** Defines an op whose output is a strided read of input 0 into a contiguous tensor. */
-function gather1(name: string, view: (x: TensorMeta, attrs: any, outShape: number[]) => StridedView) {
+function stridedRead(name: string, view: (x: TensorMeta, attrs: any, outShape: number[]) => StridedView) {
   return {
     shaderVariants: [COPY],
     cpu: ({ inputs: [x], out, attrs }: any) => copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
@@ -103,7 +103,7 @@ export const permute: OpDef<PermuteAttrs> = {
     }
     return { shape: norm.map((a) => x.shape[a]), dtype: x.dtype };
   },
-  ...gather1('permute', (x, { axes }) => {
+  ...stridedRead('permute', (x, { axes }) => {
     const s = contiguousStrides(x.shape);
     return { offset: 0, strides: axes.map((a: number) => s[a < 0 ? a + x.shape.length : a]) };
   }),
@@ -141,7 +141,7 @@ export function sliceAttrs(x: TensorMeta, begin: number[], size?: number[]): Sli
 export const slice: OpDef<SliceAttrs> = {
   name: 'slice',
   infer: ([x], attrs) => ({ shape: sliceAttrs(x, attrs.begin, attrs.size).size, dtype: x.dtype }),
-  ...gather1('slice', (x, { begin }) => {
+  ...stridedRead('slice', (x, { begin }) => {
     const s = contiguousStrides(x.shape);
     return { offset: begin.reduce((o: number, b: number, d: number) => o + b * s[d], 0), strides: s };
   }),
@@ -248,7 +248,7 @@ export const broadcastTo: OpDef<BroadcastToAttrs> = {
     if (!shapesEqual(out, shape)) fail('broadcastTo', `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
     return { shape: [...shape], dtype: x.dtype };
   },
-  ...gather1('broadcastTo', (x, _attrs, outShape) => ({ offset: 0, strides: broadcastStrides(x.shape, outShape) })),
+  ...stridedRead('broadcastTo', (x, _attrs, outShape) => ({ offset: 0, strides: broadcastStrides(x.shape, outShape) })),
   // Broadcasting copies values: their gradients add up.
   vjp: ({ inputs: [x] }, gy) => [unbroadcast(gy, x.shape)],
   samples: [
@@ -261,7 +261,7 @@ export const broadcastTo: OpDef<BroadcastToAttrs> = {
 export const copy: OpDef<Record<string, never>> = {
   name: 'copy',
   infer: ([x]) => ({ shape: [...x.shape], dtype: x.dtype as DType }),
-  ...gather1('copy', (x) => contiguous(x.shape)),
+  ...stridedRead('copy', (x) => contiguous(x.shape)),
   vjp: (_, gy) => [gy],
   samples: [{ inputs: [{ shape: [3, 4] }] }],
 };
