@@ -1,6 +1,6 @@
 // Baseline benchmark: f32 matmul and one MLP training step, per engine (only webtrain for now; a peer
 // such as TF.js or jax-js is one more entry in ENGINES with the same two case builders).
-// Run: npm run bench [-- --quick] [-- --cpu]   (or, after `npm run build`: node bench/run.mjs [--quick] [--cpu])
+// Run: npm run bench [-- --quick] [-- --cpu] [-- --only mlp]   (or, after `npm run build`: node bench/run.mjs ...)
 // Writes bench/out/results-<device>.json and prints a markdown table.
 //
 // Timing: each case runs `inner` iterations per timed block with no read back inside the block, then
@@ -14,6 +14,7 @@ const quick = args.includes('--quick');
 const cpu = args.includes('--cpu');
 const REPS = quick ? 3 : 9; // timed blocks per case
 const WARMUP = quick ? 1 : 2; // warm-up blocks per case
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null; // run the cases whose id contains this
 
 // ---------------------------------------------------------------------------------------------
 // Engines. Each: init() → { device, description, software }; matmul(n) and mlpStep(batch) → a case
@@ -26,8 +27,9 @@ const webtrain = {
     const info = await wt.init({ backend: cpu ? 'cpu' : 'webgpu' });
     const a = info.adapter ?? {};
     const description = info.name === 'cpu' ? 'CPU backend (JavaScript)' : [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unknown adapter';
-    // File name: 'cpu', the software adapter's architecture ('swiftshader'), else the GPU's description.
-    const device = info.name === 'cpu' ? 'cpu' : (info.isFallback && a.architecture) || a.description || a.vendor || 'webgpu';
+    // File name: 'cpu', the software adapter's architecture ('swiftshader'), else the GPU's name
+    // (Dawn puts it in `device` on NVIDIA, where `description` is the driver version).
+    const device = info.name === 'cpu' ? 'cpu' : (info.isFallback && a.architecture) || a.device || a.description || a.vendor || 'webgpu';
     return { device, description, software: info.isFallback, backend: info.name };
   },
   matmul(n) {
@@ -98,11 +100,13 @@ async function timeCase(engine, c, targetMs) {
   const handle = c.make(engine);
   try {
     let counted = null; // work counters of the timed run() calls (the sync's own read excluded)
+    const hostTimes = []; // time spent in run() alone: JS + encoding, before the sync waits on the device
     const block = async (inner) => {
       const t0 = performance.now();
       const c0 = engine.counters?.();
       for (let i = 0; i < inner; i++) handle.run();
       const c1 = engine.counters?.();
+      hostTimes.push((performance.now() - t0) / inner);
       await handle.sync();
       const t = performance.now() - t0;
       const c2 = engine.counters?.();
@@ -117,10 +121,11 @@ async function timeCase(engine, c, targetMs) {
     const inner = Math.max(1, Math.min(100, Math.round(targetMs / once)));
     if (engine.counters?.()) counted = { ...Object.fromEntries(Object.keys(engine.counters()).map((k) => [k, 0])), submitsWithSync: 0 };
     const times = [];
+    hostTimes.length = 0;
     for (let r = 0; r < REPS; r++) times.push((await block(inner)) / inner);
     const ms = median(times);
     return {
-      id: c.id, label: c.label, ms, minMs: Math.min(...times), maxMs: Math.max(...times), inner, reps: REPS, firstMs: first,
+      id: c.id, label: c.label, ms, hostMs: median(hostTimes), minMs: Math.min(...times), maxMs: Math.max(...times), inner, reps: REPS, firstMs: first,
       gflops: c.flops / (ms * 1e6),
       ...(c.batch ? { samplesPerSec: (c.batch * 1000) / ms } : {}),
       dispatchesPerIter: counted ? counted.dispatches / (REPS * inner) : undefined,
@@ -139,7 +144,7 @@ async function main() {
     const info = await engine.init();
     device ??= info;
     const targetMs = info.software ? (quick ? 100 : 250) : (quick ? 30 : 100);
-    const cases = casesFor(info.software);
+    const cases = casesFor(info.software).filter((c) => !only || c.id.includes(only));
     const rows = [];
     for (const c of cases) {
       const r = await timeCase(engine, c, targetMs);
@@ -188,10 +193,10 @@ function table(results) {
   const lines = [];
   for (const e of results.engines) {
     lines.push(`\n### ${e.name} on ${e.description}${e.software && e.backend === 'webgpu' ? ' (software adapter)' : ''}\n`);
-    lines.push('| case | median ms | min–max ms | GFLOP/s | samples/s | iters/block | dispatches/iter | submits/block |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push('| case | median ms | min–max ms | host ms | GFLOP/s | samples/s | iters/block | dispatches/iter | submits/block |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of e.cases) {
-      lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.gflops)} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${r.inner} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} |`);
+      lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.hostMs)} | ${fmt(r.gflops)} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${r.inner} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} |`);
     }
     const m = e.memory;
     lines.push(`\nwt.memory() after the run: ${m.numTensors} live tensors, ${m.numBytes} bytes live, ${m.pooledBytes} bytes pooled`);

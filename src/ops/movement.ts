@@ -10,7 +10,7 @@ import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import type { Storage } from '../backend/backend';
 import type { TypedArray } from '../dtype';
 import { checkSameDtype, MAX_RANK, unbroadcast } from './elementwise';
-import type { OpDef, TensorMeta } from './op-def';
+import type { CpuKernelArgs, GpuKernelArgs, OpDef, TensorMeta } from './op-def';
 import { padSliceRaw, sliceRaw } from './functional';
 
 /** A strided view of a storage: element (i0, i1, ...) lives at offset + Σ i_d * strides[d]. */
@@ -63,11 +63,12 @@ const FILL = { shader: 'copy', defines: { FILL: true } };
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
 /** Defines an op whose output is a strided read of input 0 into a contiguous tensor. */
-function stridedRead(name: string, view: (x: TensorMeta, attrs: any, outShape: number[]) => StridedView) {
+function stridedRead<A>(name: string, view: (x: TensorMeta, attrs: A, outShape: readonly number[]) => StridedView) {
   return {
     shaderVariants: [COPY],
-    cpu: ({ inputs: [x], out, attrs }: any) => copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
-    webgpu: ({ gpu, inputs: [x], out, attrs }: any) =>
+    cpu: ({ inputs: [x], out, attrs }: CpuKernelArgs<A>) =>
+      copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
+    webgpu: ({ gpu, inputs: [x], out, attrs }: GpuKernelArgs<A>) =>
       copyStridedGpu(gpu, name, out.storage, contiguous(out.shape), x.storage, view(x, attrs, out.shape), out.shape),
   };
 }
