@@ -154,7 +154,7 @@ async function main() {
     results.engines.push({ name: engine.name, ...info, cases: rows, memory: engine.memory(), counters: engine.counters?.() ?? null });
     engine.shutdown();
   }
-  const slug = slugify(device.device);
+  const slug = slugify(device.device) + (only ? `-only-${slugify(only)}` : ''); // a partial run keeps the full file
   mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
   const file = new URL(`./out/results-${slug}.json`, import.meta.url);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');

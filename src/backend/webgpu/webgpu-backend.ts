@@ -58,7 +58,8 @@ export class WebGPUBackend implements Backend {
   private pool = new Map<number, GPUBuffer[]>();
   private recent = new Map<number, GPUBuffer[]>();
   private pooledByteCount = 0;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  /** Compiled pipelines with their bind group layout (asking the pipeline for it per dispatch is costly). */
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesInEncoder = 0;
@@ -157,11 +158,11 @@ export class WebGPUBackend implements Backend {
 
   dispatch(d: Dispatch): void {
     this.checkUsable();
-    const pipeline = this.pipeline(d.label, d.shader, d.defines);
+    const { pipeline, layout } = this.pipeline(d.label, d.shader, d.defines);
     const uniform = this.uniformSlot(d.uniforms.bytes());
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
     d.bindings.forEach((s, i) => entries.push({ binding: i + 1, resource: { buffer: s.handle as GPUBuffer } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout, entries });
     const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension);
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
@@ -172,23 +173,24 @@ export class WebGPUBackend implements Backend {
     if (++this.dispatchesInEncoder >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
-  private pipeline(label: string, shader: string, defines: Defines): GPUComputePipeline {
+  private pipeline(label: string, shader: string, defines: Defines) {
     const key = shaderKey(shader, defines);
-    let p = this.pipelines.get(key);
-    if (p) return p;
+    const cached = this.pipelines.get(key);
+    if (cached) return cached;
     const code = loadShader(shader, defines);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: `${label} (${shader})` });
-    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+    const entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
     this.device.popErrorScope().then((e) => {
       if (!e) return;
       this.pipelines.delete(key);
       // Replaces any generic error that the invalid pipeline caused downstream: this one names the cause.
       this.asyncError = new GpuError(`${label}: the '${shader}' kernel failed to compile (${shaderKey(shader, defines)}): ${e.message}`);
     });
-    this.pipelines.set(key, p);
+    this.pipelines.set(key, entry);
     this.stats.pipelines++;
-    return p;
+    return entry;
   }
 
   private uniformSlot(bytes: ArrayBuffer): GPUBufferBinding {
