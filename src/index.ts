@@ -20,3 +20,5 @@ export { WebtrainError, DeviceLostError, GpuError } from './errors';
 export type { DType } from './dtype';
 export type { BackendInfo, BackendName } from './backend/backend';
 export { OPS, type OpName } from './ops/registry';
+export * as nn from './nn/index';
+export * as optim from './optim/index';

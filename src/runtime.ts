@@ -13,12 +13,14 @@
 import type { Backend, BackendName, Storage } from './backend/backend';
 import { bytesPerElement, type DType, type TypedArray } from './dtype';
 import { fail, fmtShape, WebtrainError } from './errors';
-import type { OpDef, TensorMeta } from './ops/op-def';
+import type { BufferSlice, OpDef, TensorMeta } from './ops/op-def';
 import { numel } from './shape';
 import { Tensor } from './tensor';
 
 export interface Life {
   storage: Storage | null;
+  /** Where the tensor's elements start in the storage (non-zero for views into a parameter arena). */
+  byteOffset: number;
   dataRefs: number;
   graphRefs: number;
   node: GraphNode | null;
@@ -245,8 +247,10 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A, backendName?:
   }
   const n = numel(shape);
   let storage: Storage;
+  let byteOffset = 0;
   if (op.alias) {
     storage = inputs[0].life.storage!;
+    byteOffset = inputs[0].life.byteOffset;
     storage.refs++;
   } else {
     storage = allocStorage(backend, n * bytesPerElement(dtype), op.name);
@@ -255,7 +259,7 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A, backendName?:
   const differentiable = op.differentiable ?? inputs.map((_, i) => i);
   const needsGrad = gradEnabled && op.vjp !== undefined &&
     differentiable.some((i) => inputs[i]?.requiresGrad);
-  const out = new Tensor(backend, storage, shape, dtype, needsGrad);
+  const out = new Tensor(backend, storage, shape, dtype, needsGrad, byteOffset);
   if (needsGrad) record(op, inputs, attrs, out);
   return out;
 }
@@ -282,27 +286,32 @@ function runKernel(backend: Backend, op: OpDef, inputs: Tensor[], attrs: unknown
   shape: number[], dtype: DType): void {
   if (backend.name === 'cpu') {
     op.cpu({
-      inputs: inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, data: cpuView(t.life.storage!, t.dtype, t.size) })),
+      inputs: inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, data: cpuView(t.life.storage!, t.dtype, t.size, t.life.byteOffset) })),
       out: { shape, dtype, data: cpuView(storage, dtype, numel(shape)) },
       attrs,
     });
   } else {
     op.webgpu({
       gpu: backend as never,
-      inputs: inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, storage: t.life.storage! })),
-      out: { shape, dtype, storage },
+      inputs: inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, buffer: sliceOf(t) })),
+      out: { shape, dtype, buffer: { storage, byteOffset: 0, byteLength: numel(shape) * bytesPerElement(dtype) } },
       attrs,
     });
   }
 }
 
-export function cpuView(s: Storage, dtype: DType, length: number): TypedArray {
+export function cpuView(s: Storage, dtype: DType, length: number, byteOffset = 0): TypedArray {
   const buf = s.handle as ArrayBuffer;
   switch (dtype) {
-    case 'f32': return new Float32Array(buf, 0, length);
-    case 'i32': return new Int32Array(buf, 0, length);
-    case 'f64': return new Float64Array(buf, 0, length);
+    case 'f32': return new Float32Array(buf, byteOffset, length);
+    case 'i32': return new Int32Array(buf, byteOffset, length);
+    case 'f64': return new Float64Array(buf, byteOffset, length);
   }
+}
+
+/** A live tensor's bytes in its storage. */
+export function sliceOf(t: Tensor): BufferSlice {
+  return { storage: t.life.storage!, byteOffset: t.life.byteOffset, byteLength: t.size * bytesPerElement(t.dtype) };
 }
 
 function backendOf(op: string, inputs: Tensor[], name?: BackendName): Backend {

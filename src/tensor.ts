@@ -5,7 +5,7 @@ import { WebtrainError, fmtShape } from './errors';
 import * as ops from './ops/functional';
 import { backward, type BackwardOptions } from './autograd/backward';
 import {
-  dropData, dropGraph, getBackend, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
+  dropData, dropGraph, getBackend, sliceOf, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
 } from './runtime';
 import { numel } from './shape';
 
@@ -23,12 +23,12 @@ export class Tensor {
   private _disposed = false;
 
   /** @internal use wt.tensor(), wt.zeros()... */
-  constructor(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType, requiresGrad = false) {
+  constructor(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType, requiresGrad = false, byteOffset = 0) {
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this._requiresGrad = requiresGrad;
-    this.life = { storage, dataRefs: 1, graphRefs: 1, node: null };
+    this.life = { storage, byteOffset, dataRefs: 1, graphRefs: 1, node: null };
     trackNewTensor(this);
   }
 
@@ -130,7 +130,7 @@ export class Tensor {
   /** The values as a flat typed array (a copy). */
   async data(): Promise<TypedArray> {
     this.checkAlive('data');
-    return this.backend.read(this.life.storage!, this.dtype, this.size);
+    return this.backend.read(sliceOf(this), this.dtype, this.size);
   }
 
   /** The single value of a one-element tensor. */

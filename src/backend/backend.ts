@@ -32,7 +32,8 @@ export interface Backend {
   upload(data: TypedArray, label: string): Storage;
   /** Frees device memory (for WebGPU: back to the pool once pending work is submitted). */
   free(storage: Storage): void;
-  read(storage: Storage, dtype: DType, length: number): Promise<TypedArray>;
+  /** The `length` elements at `slice` (a storage and a byte offset into it). */
+  read(slice: { storage: Storage; byteOffset: number }, dtype: DType, length: number): Promise<TypedArray>;
   flush(): void;
   pooledBytes(): number;
   /** Releases the device (lets Node/Deno exit). */

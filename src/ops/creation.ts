@@ -18,7 +18,7 @@ export const fill: OpDef<FillAttrs> = {
   name: 'fill',
   infer: (_, { shape, dtype }) => ({ shape: checkShape('fill', shape), dtype }),
   cpu: ({ out, attrs }) => { out.data.fill(attrs.value); },
-  webgpu: ({ gpu, out, attrs }) => fillGpu(gpu, 'fill', out.storage, numel(out.shape), bitsOf(attrs.value, attrs.dtype)),
+  webgpu: ({ gpu, out, attrs }) => fillGpu(gpu, 'fill', out.buffer, numel(out.shape), bitsOf(attrs.value, attrs.dtype)),
   shaderVariants: [{ shader: 'copy', defines: { FILL: true } }],
   samples: [{ inputs: [], attrs: { shape: [3, 4], value: 2.5, dtype: 'f32' } }, { inputs: [], attrs: { shape: [5], value: -7, dtype: 'i32' } }],
 };
@@ -40,7 +40,7 @@ export const arange: OpDef<ArangeAttrs> = {
   webgpu: ({ gpu, out, attrs }) => gpu.dispatch({
     label: 'arange', shader: 'fill', defines: { T: wgslType(attrs.dtype), EYE: false },
     uniforms: new Uniforms().u32(attrs.n).u32(0).f32(attrs.start).f32(attrs.step),
-    bindings: [out.storage], threads: attrs.n,
+    bindings: [out.buffer], threads: attrs.n,
   }),
   shaderVariants: ['f32', 'i32'].map((T) => ({ shader: 'fill', defines: { T, EYE: false } })),
   samples: [{ inputs: [], attrs: { start: 0, step: 1, n: 7, dtype: 'f32' } }, { inputs: [], attrs: { start: 3, step: -2, n: 5, dtype: 'i32' } }],
@@ -55,7 +55,7 @@ export const eye: OpDef<EyeAttrs> = {
   webgpu: ({ gpu, out, attrs }) => gpu.dispatch({
     label: 'eye', shader: 'fill', defines: { T: wgslType(attrs.dtype), EYE: true },
     uniforms: new Uniforms().u32(attrs.n * attrs.m).u32(attrs.m).f32(0).f32(0),
-    bindings: [out.storage], threads: attrs.n * attrs.m,
+    bindings: [out.buffer], threads: attrs.n * attrs.m,
   }),
   shaderVariants: ['f32', 'i32'].map((T) => ({ shader: 'fill', defines: { T, EYE: true } })),
   samples: [{ inputs: [], attrs: { n: 3, m: 4, dtype: 'f32' } }],
@@ -95,7 +95,7 @@ export const random: OpDef<RandomAttrs> = {
     gpu.dispatch({
       label: 'random', shader: 'random', defines: { NORMAL: attrs.dist === 'normal' },
       uniforms: new Uniforms().u32(n).u32(s0).u32(s1).u32(o0).u32(o1).f32(attrs.a).f32(attrs.b),
-      bindings: [out.storage], threads: n,
+      bindings: [out.buffer], threads: n,
     });
   },
   shaderVariants: [false, true].map((NORMAL) => ({ shader: 'random', defines: { NORMAL } })),

@@ -152,7 +152,7 @@ export function elementwiseGpu(op: string, args: GpuKernelArgs<ElementwiseAttrs>
     shader: 'elementwise',
     defines: elementwiseDefines(expr, types, out.dtype, layouts),
     uniforms: u,
-    bindings: [out.storage, ...inputs.map((x) => x.storage)],
+    bindings: [out.buffer, ...inputs.map((x) => x.buffer)],
     threads: numel(out.shape),
   });
 }

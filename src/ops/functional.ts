@@ -4,7 +4,7 @@
  */
 import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { apply, cpuView, keep, uploadStorage } from '../runtime';
+import { apply, cpuView, keep, sliceOf, uploadStorage } from '../runtime';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, shapesEqual } from '../shape';
 import { Tensor, type Axes, type TensorLike } from '../tensor';
 import { toTypedArray } from '../dtype';
@@ -166,7 +166,7 @@ export const scatterAddRaw = (g: Tensor, index: Tensor, attrs: G.ScatterAddAttrs
 export function detach(x: Tensor): Tensor {
   if (!x.life.storage || x.isDisposed) fail('detach', `tensor of shape ${fmtShape(x.shape)} was used after dispose()`);
   x.life.storage.refs++;
-  return new Tensor(x.backend, x.life.storage, x.shape, x.dtype, false);
+  return new Tensor(x.backend, x.life.storage, x.shape, x.dtype, false, x.life.byteOffset);
 }
 
 /** In-place copy of y (broadcast to x's shape) into x's storage, outside the tape. */
@@ -185,12 +185,12 @@ export function assign(x: Tensor, y: TensorLike): void {
   const storage = x.life.storage!;
   if (x.backend.name === 'cpu') {
     // A copy of the source first: it may share storage with the target (x.assign(x.detach())).
-    const values = cpuView(src.life.storage!, src.dtype, src.size).slice();
-    M.copyStridedCpu(cpuView(storage, x.dtype, x.size), dst, values, from, x.shape);
+    const values = cpuView(src.life.storage!, src.dtype, src.size, src.life.byteOffset).slice();
+    M.copyStridedCpu(cpuView(storage, x.dtype, x.size, x.life.byteOffset), dst, values, from, x.shape);
   } else {
     // A buffer cannot be bound for reading and writing in one dispatch: copy a shared source first.
     const from2 = src.life.storage === storage ? clone(src) : src;
-    M.copyStridedGpu(x.backend as WebGPUBackend, 'assign', storage, dst, from2.life.storage!, from, x.shape);
+    M.copyStridedGpu(x.backend as WebGPUBackend, 'assign', sliceOf(x), dst, sliceOf(from2), from, x.shape);
     if (from2 !== src) from2.dispose();
   }
   storage.version++;

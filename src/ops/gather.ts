@@ -58,7 +58,7 @@ export const gather: OpDef<GatherAttrs> = {
     const n = numel(index.shape);
     gpu.dispatch({
       label: 'gather', shader: 'gather', defines: { T: wgslType(x.dtype), SCATTER: false },
-      uniforms: gpuParams(x.shape, index.shape, a, n), bindings: [out.storage, x.storage, index.storage], threads: n,
+      uniforms: gpuParams(x.shape, index.shape, a, n), bindings: [out.buffer, x.buffer, index.buffer], threads: n,
     });
   },
   // The gathered values' gradients are summed back into their source positions.
@@ -101,7 +101,7 @@ export const scatterAdd: OpDef<ScatterAddAttrs> = {
     const n = numel(out.shape);
     gpu.dispatch({
       label: 'scatterAdd', shader: 'gather', defines: { T: wgslType(g.dtype), SCATTER: true },
-      uniforms: gpuParams(out.shape, index.shape, a, n), bindings: [out.storage, g.storage, index.storage], threads: n,
+      uniforms: gpuParams(out.shape, index.shape, a, n), bindings: [out.buffer, g.buffer, index.buffer], threads: n,
     });
   },
   // scatterAdd is linear in g; its adjoint is gather.

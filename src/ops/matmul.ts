@@ -94,7 +94,7 @@ export const matmul: OpDef<MatmulAttrs> = {
       shader: 'matmul',
       defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul),
       uniforms: u,
-      bindings: [out.storage, a.storage, b.storage],
+      bindings: [out.buffer, a.buffer, b.buffer],
       workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), batchCount],
     });
   },

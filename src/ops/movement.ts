@@ -7,10 +7,9 @@ import { fail, fmtShape } from '../errors';
 import { broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, normalizeAxis, numel, shapesEqual } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
-import type { Storage } from '../backend/backend';
 import type { TypedArray } from '../dtype';
 import { checkSameDtype, MAX_RANK, unbroadcast } from './elementwise';
-import type { CpuKernelArgs, GpuKernelArgs, OpDef, TensorMeta } from './op-def';
+import type { BufferSlice, CpuKernelArgs, GpuKernelArgs, OpDef, TensorMeta } from './op-def';
 import { padSliceRaw, sliceRaw } from './functional';
 
 /** A strided view of a storage: element (i0, i1, ...) lives at offset + Σ i_d * strides[d]. */
@@ -41,7 +40,7 @@ export function copyStridedCpu(dst: TypedArray, dv: StridedView, src: TypedArray
 }
 
 /** The same on the GPU: every 32-bit dtype is moved as raw u32 words. */
-export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: Storage, dv: StridedView, src: Storage,
+export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, dv: StridedView, src: BufferSlice,
   sv: StridedView, shape: readonly number[]): void {
   if (shape.length > MAX_RANK) fail(label, `tensors of rank ${shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const n = numel(shape);
@@ -51,7 +50,7 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: Storage, 
 }
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
-export function fillGpu(gpu: WebGPUBackend, label: string, dst: Storage, n: number, bits: number): void {
+export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: number, bits: number): void {
   const u = new Uniforms().u32(n).u32(bits >>> 0);
   gpu.dispatch({ label, ...FILL, uniforms: u, bindings: [dst], threads: n });
 }
@@ -69,7 +68,7 @@ function stridedRead<A>(name: string, view: (x: TensorMeta, attrs: A, outShape: 
     cpu: ({ inputs: [x], out, attrs }: CpuKernelArgs<A>) =>
       copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
     webgpu: ({ gpu, inputs: [x], out, attrs }: GpuKernelArgs<A>) =>
-      copyStridedGpu(gpu, name, out.storage, contiguous(out.shape), x.storage, view(x, attrs, out.shape), out.shape),
+      copyStridedGpu(gpu, name, out.buffer, contiguous(out.shape), x.buffer, view(x, attrs, out.shape), out.shape),
   };
 }
 
@@ -171,8 +170,8 @@ export const padSlice: OpDef<PadSliceAttrs> = {
     copyStridedCpu(out.data, windowOf(out.shape, attrs.begin), x.data, contiguous(x.shape), x.shape);
   },
   webgpu: ({ gpu, inputs: [x], out, attrs }) => {
-    fillGpu(gpu, 'padSlice', out.storage, numel(out.shape), 0);
-    copyStridedGpu(gpu, 'padSlice', out.storage, windowOf(out.shape, attrs.begin), x.storage, contiguous(x.shape), x.shape);
+    fillGpu(gpu, 'padSlice', out.buffer, numel(out.shape), 0);
+    copyStridedGpu(gpu, 'padSlice', out.buffer, windowOf(out.shape, attrs.begin), x.buffer, contiguous(x.shape), x.shape);
   },
   shaderVariants: [FILL, COPY],
   // The adjoint of padding is slicing the window back out.
@@ -209,7 +208,7 @@ export const concat: OpDef<ConcatAttrs> = {
   },
   webgpu: ({ gpu, inputs, out, attrs }) => {
     concatPieces(out.shape, inputs, attrs.axis).forEach(({ x, view }) => {
-      if (numel(x.shape) > 0) copyStridedGpu(gpu, 'concat', out.storage, view, x.storage, contiguous(x.shape), x.shape);
+      if (numel(x.shape) > 0) copyStridedGpu(gpu, 'concat', out.buffer, view, x.buffer, contiguous(x.shape), x.shape);
     });
   },
   shaderVariants: [COPY],

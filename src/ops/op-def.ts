@@ -17,8 +17,15 @@ export interface CpuTensor extends TensorMeta {
   readonly data: TypedArray;
 }
 
-export interface GpuTensor extends TensorMeta {
+/** A tensor's bytes inside a storage (parameters live at 256-byte-aligned offsets in an arena). */
+export interface BufferSlice {
   readonly storage: Storage;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface GpuTensor extends TensorMeta {
+  readonly buffer: BufferSlice;
 }
 
 export interface CpuKernelArgs<A> {

@@ -86,7 +86,7 @@ function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<R
     shader: 'reduce',
     defines: reduceDefines(kind, x.dtype, perThread),
     uniforms: u,
-    bindings: [out.storage, x.storage],
+    bindings: [out.buffer, x.buffer],
     ...(perThread ? { threads: outN } : { workgroups: grid2(outN) }),
   });
 }

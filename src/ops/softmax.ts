@@ -43,7 +43,7 @@ function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArg
     shader: 'softmax',
     defines: softmaxDefines(log, perThread),
     uniforms: new Uniforms().u32(rowCount).u32(n).u32(inner),
-    bindings: [out.storage, x.storage],
+    bindings: [out.buffer, x.buffer],
     ...(perThread ? { threads: rowCount } : { workgroups: rowCount <= 65535 ? [rowCount] : [65535, Math.ceil(rowCount / 65535)] }),
   });
 }

@@ -24,8 +24,8 @@ export class CpuBackend implements Backend {
     // ArrayBuffers are garbage collected.
   }
 
-  async read(storage: Storage, dtype: DType, length: number): Promise<TypedArray> {
-    const buf = (storage.handle as ArrayBuffer).slice(0, length * (dtype === 'f64' ? 8 : 4));
+  async read({ storage, byteOffset }: { storage: Storage; byteOffset: number }, dtype: DType, length: number): Promise<TypedArray> {
+    const buf = (storage.handle as ArrayBuffer).slice(byteOffset, byteOffset + length * (dtype === 'f64' ? 8 : 4));
     return dtype === 'f32' ? new Float32Array(buf) : dtype === 'i32' ? new Int32Array(buf) : new Float64Array(buf);
   }
 

@@ -14,6 +14,7 @@ import { DeviceLostError, GpuError, WebtrainError } from '../../errors';
 import { acquireDevice } from './device';
 import { loadShader, shaderKey, type Defines } from './shader-loader';
 import type { Uniforms } from './uniforms';
+import type { BufferSlice } from '../../ops/op-def';
 
 // GPUBufferUsage / GPUMapMode values (the globals don't exist in Node).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
@@ -30,7 +31,7 @@ export interface Dispatch {
   defines: Defines;
   uniforms: Uniforms;
   /** Storage buffers bound at @binding(1), @binding(2)... (binding 0 is the uniform struct). */
-  bindings: Storage[];
+  bindings: BufferSlice[];
   /** Either a thread count (workgroups of 256, laid out in 2-D when > 65535) or explicit workgroups. */
   threads?: number;
   workgroups?: [number, number?, number?];
@@ -161,7 +162,12 @@ export class WebGPUBackend implements Backend {
     const { pipeline, layout } = this.pipeline(d.label, d.shader, d.defines);
     const uniform = this.uniformSlot(d.uniforms.bytes());
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
-    d.bindings.forEach((s, i) => entries.push({ binding: i + 1, resource: { buffer: s.handle as GPUBuffer } }));
+    d.bindings.forEach((s, i) => {
+      const buffer = s.storage.handle as GPUBuffer;
+      // Empty tensors still need a non-empty binding (their kernels read nothing).
+      const size = Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset);
+      entries.push({ binding: i + 1, resource: { buffer, offset: s.byteOffset, size } });
+    });
     const bindGroup = this.device.createBindGroup({ layout, entries });
     const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension);
     if (x === 0 || y === 0 || z === 0) return;
@@ -243,13 +249,13 @@ export class WebGPUBackend implements Backend {
     this.recent.clear();
   }
 
-  async read(storage: Storage, dtype: DType, length: number): Promise<TypedArray> {
+  async read({ storage, byteOffset }: { storage: Storage; byteOffset: number }, dtype: DType, length: number): Promise<TypedArray> {
     this.checkUsable();
     const bytes = length * 4;
     const out = dtype === 'i32' ? new Int32Array(length) : new Float32Array(length);
     if (bytes === 0) return out;
     const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'read back' });
-    this.endPass().copyBufferToBuffer(storage.handle as GPUBuffer, 0, staging, 0, bytes);
+    this.endPass().copyBufferToBuffer(storage.handle as GPUBuffer, byteOffset, staging, 0, bytes);
     this.flush();
     try {
       await staging.mapAsync(MAP_READ_MODE);

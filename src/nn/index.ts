@@ -1,0 +1,2 @@
+/** wt.nn: modules, layers, initializers (wt.nn.init) and losses / penalties (wt.nn.functional). */
+export { Module } from './module';

@@ -1,0 +1,2 @@
+/** wt.optim: optimizers as fused kernels over parameter arenas, schedules, SWA, Newton. */
+export {};
