@@ -2,7 +2,8 @@
 // Strided copy of 32-bit words (any 32-bit dtype): for each multi-index i of `shape`,
 // dst[dstOffset + Σ i_d dstStrides_d] = src[srcOffset + Σ i_d srcStrides_d]. Serves permute, slice,
 // padSlice, concat, broadcastTo and copies. FILL instead writes one bit pattern to dst[0..n).
-// Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL.
+// ADD_F32 adds instead of copying (f32 values): dst += src, e.g. a gradient into its slot.
+// Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL, ADD_F32.
 // Dispatch: one thread per element, workgroups of 256 in a 2-D grid.
 
 #if FILL
@@ -48,6 +49,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     s += k * at8(p.srcStrides, u32(d));
     t += k * at8(p.dstStrides, u32(d));
   }
+#if ADD_F32
+  dst[t] = bitcast<u32>(bitcast<f32>(dst[t]) + bitcast<f32>(src[s]));
+#else
   dst[t] = src[s];
+#endif
 #endif
 }

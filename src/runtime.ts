@@ -309,6 +309,35 @@ export function cpuView(s: Storage, dtype: DType, length: number, byteOffset = 0
   }
 }
 
+/**
+ * A tensor sharing `base`'s storage: `shape` elements from `elementOffset` on (a parameter's slot in
+ * an arena). Outside the graph.
+ */
+export function viewOf(base: Tensor, shape: readonly number[], elementOffset: number): Tensor {
+  const s = base.life.storage!;
+  const byteOffset = base.life.byteOffset + elementOffset * bytesPerElement(base.dtype);
+  // NOTE: WebGPU binds storage buffers only at 256-byte-aligned offsets (minStorageBufferOffsetAlignment).
+  if (base.backend.name === 'webgpu' && byteOffset % 256 !== 0) {
+    throw new WebtrainError(`view: byte offset ${byteOffset} is not 256-byte aligned, which WebGPU bindings require`);
+  }
+  s.refs++;
+  return new Tensor(base.backend, s, shape, base.dtype, false, byteOffset);
+}
+
+/**
+ * Moves a tensor's data home: from now on `t` reads and writes `target`'s storage at `byteOffset`
+ * (the caller copied the values there first). The Tensor object stays the same, so modules that
+ * hold their parameters keep working. Views of `t` taken before keep the old storage.
+ */
+export function rebindStorage(t: Tensor, target: Tensor, byteOffset: number): void {
+  const s = target.life.storage!;
+  s.refs++;
+  const old = t.life.storage;
+  t.life.storage = s;
+  t.life.byteOffset = byteOffset;
+  if (old) releaseStorage(old);
+}
+
 /** A live tensor's bytes in its storage. */
 export function sliceOf(t: Tensor): BufferSlice {
   return { storage: t.life.storage!, byteOffset: t.life.byteOffset, byteLength: t.size * bytesPerElement(t.dtype) };

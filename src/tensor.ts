@@ -20,6 +20,7 @@ export class Tensor {
   readonly life: Life;
   private _requiresGrad: boolean;
   private _grad: Tensor | null = null;
+  private _gradSlot: Tensor | null = null;
   private _disposed = false;
 
   /** @internal use wt.tensor(), wt.zeros()... */
@@ -44,12 +45,28 @@ export class Tensor {
     this._requiresGrad = v;
   }
 
-  /** Accumulated gradient of a leaf after backward(); set to null to zero it (disposes the old one). */
-  get grad(): Tensor | null { return this._grad; }
+  /**
+   * Accumulated gradient of a leaf after backward(); set to null to drop it (disposes the old one).
+   * A parameter an optimizer manages has a fixed gradient slot in its group's arena instead: `grad`
+   * is that slot, backward adds into it in place, and setting null zeroes it.
+   */
+  get grad(): Tensor | null { return this._gradSlot ?? this._grad; }
   set grad(g: Tensor | null) {
+    if (this._gradSlot) {
+      if (g !== this._gradSlot) this._gradSlot.assign(g ?? 0);
+      return;
+    }
     if (g === this._grad) return;
     this._grad?.dispose();
     this._grad = g;
+  }
+
+  /** @internal The arena view that receives this parameter's gradients (see optim/arena.ts). */
+  get gradSlot(): Tensor | null { return this._gradSlot; }
+  set gradSlot(slot: Tensor | null) {
+    this._grad?.dispose();
+    this._grad = null;
+    this._gradSlot = slot;
   }
 
   /** True for tensors produced by an op that is recorded for autograd. */
@@ -163,6 +180,7 @@ export class Tensor {
     if (this._disposed) return;
     this._disposed = true;
     untrackDisposedTensor(this);
+    this._gradSlot = null; // the arena owns it
     this.grad = null;
     dropData(this.life);
     dropGraph(this.life);

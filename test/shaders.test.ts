@@ -8,6 +8,8 @@ import { afterAll, expect, test } from 'vitest';
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import * as wt from '../src/index';
 import { OPS } from '../src/ops/registry';
+import { OPTIMIZER_SHADER_VARIANTS } from '../src/optim/kernels';
+import { ACCUMULATE } from '../src/ops/movement';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
 import { preprocess } from '../src/backend/webgpu/shader-loader';
 import { getBackend } from '../src/runtime';
@@ -17,14 +19,19 @@ import { availableBackends } from './setup-backends';
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
 
-const variants = Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v })));
+// Op kernels, plus the kernels that are not ops: optimizer updates and gradient accumulation.
+const variants = [
+  ...Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v }))),
+  ...OPTIMIZER_SHADER_VARIANTS.map((v) => ({ op: 'optimizer', ...v })),
+  { op: 'accumulate', ...ACCUMULATE },
+];
 const kernels = Object.keys(SHADER_SOURCES).filter((n) => !n.startsWith('common/'));
 
-test('every kernel file is used by some op', () => {
+test('every kernel file is used by some op or the runtime', () => {
   expect(new Set(variants.map((v) => v.shader))).toEqual(new Set(kernels));
 });
 
-test.each(Object.keys(OPS))('%s: every shader variant preprocesses and parses', (op) => {
+test.each([...Object.keys(OPS), 'optimizer', 'accumulate'])('%s: every shader variant preprocesses and parses', (op) => {
   for (const v of variants.filter((x) => x.op === op)) {
     const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
     expect(code).not.toMatch(/#(if|elif|else|endif)|\{\{/);

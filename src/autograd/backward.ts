@@ -7,7 +7,7 @@ import { fail, fmtShape, WebtrainError } from '../errors';
 import { apply, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
 import { shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
-import { clone } from '../ops/functional';
+import { accumulate, clone } from '../ops/functional';
 import { fill } from '../ops/creation';
 
 export interface BackwardOptions {
@@ -23,7 +23,10 @@ export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOption
   walk(y, gy, opts, (x) => x.isLeaf, (x, g) => leafGrads.push([x, g]));
   for (const [x, g] of leafGrads) {
     keep(g);
-    if (x.grad === null) x.grad = g;
+    if (x.gradSlot) {
+      accumulate(x.gradSlot, g); // a parameter in an optimizer's arena: add in place
+      g.dispose();
+    } else if (x.grad === null) x.grad = g;
     else {
       const sum = keep(x.grad.add(g));
       g.dispose();

@@ -1,2 +1,7 @@
 /** wt.nn: modules, layers, initializers (wt.nn.init) and losses / penalties (wt.nn.functional). */
 export { Module } from './module';
+export { Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, GELU, Identity, Flatten, Dropout, type LinearOptions } from './layers';
+export { mlp, type MlpOptions, type ActivationName } from './mlp';
+export { linear, type LinearActivation } from './linear';
+export { dropout, type DropoutOptions } from './dropout';
+export * as init from './init';

@@ -169,6 +169,23 @@ export function detach(x: Tensor): Tensor {
   return new Tensor(x.backend, x.life.storage, x.shape, x.dtype, false, x.life.byteOffset);
 }
 
+/** dst += src in place, outside the tape (same shape; f32 on the GPU). Accumulates gradients into their slots. */
+export function accumulate(dst: Tensor, src: Tensor): void {
+  if (!shapesEqual(dst.shape, src.shape) || dst.dtype !== src.dtype || dst.backend !== src.backend) {
+    fail('accumulate', `cannot add ${fmtShape(src.shape)} ${src.dtype} into ${fmtShape(dst.shape)} ${dst.dtype}`);
+  }
+  const view = { offset: 0, strides: contiguousStrides(dst.shape) };
+  if (dst.backend.name === 'cpu') {
+    const out = cpuView(dst.life.storage!, dst.dtype, dst.size, dst.life.byteOffset);
+    const add = cpuView(src.life.storage!, src.dtype, src.size, src.life.byteOffset);
+    for (let i = 0; i < out.length; i++) out[i] += add[i];
+  } else {
+    if (dst.dtype !== 'f32') fail('accumulate', `the GPU kernel adds f32 values, got ${dst.dtype}`);
+    M.copyStridedGpu(dst.backend as WebGPUBackend, 'accumulate', sliceOf(dst), view, sliceOf(src), view, dst.shape, M.ACCUMULATE);
+  }
+  dst.life.storage!.version++;
+}
+
 /** In-place copy of y (broadcast to x's shape) into x's storage, outside the tape. */
 export function assign(x: Tensor, y: TensorLike): void {
   const src = asTensor(y, x);

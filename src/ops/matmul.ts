@@ -32,9 +32,16 @@ function batchShapes(a: TensorMeta, b: TensorMeta) {
   return { aBatch, bBatch, batch };
 }
 
-const TILE = 16;
+/** The kernel's tile: workgroups of TILE x TILE threads, one output each. */
+export const MATMUL_TILE = 16;
+const TILE = MATMUL_TILE;
 
-const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean) => ({ T: 'f32', TRANS_A, TRANS_B, TILED });
+/**
+ * The matmul kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
+ * write-back; plain matmul uses neither (and then shares its pipeline with a bias-free Linear).
+ */
+export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone') =>
+  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT });
 const flags = [false, true];
 
 export const matmul: OpDef<MatmulAttrs> = {

@@ -41,12 +41,12 @@ export function copyStridedCpu(dst: TypedArray, dv: StridedView, src: TypedArray
 
 /** The same on the GPU: every 32-bit dtype is moved as raw u32 words. */
 export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, dv: StridedView, src: BufferSlice,
-  sv: StridedView, shape: readonly number[]): void {
+  sv: StridedView, shape: readonly number[], variant = COPY): void {
   if (shape.length > MAX_RANK) fail(label, `tensors of rank ${shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const n = numel(shape);
   const u = new Uniforms().u32(n).u32(shape.length).u32(sv.offset).u32(dv.offset)
     .array(shape, MAX_RANK).array(sv.strides, MAX_RANK).array(dv.strides, MAX_RANK);
-  gpu.dispatch({ label, ...COPY, uniforms: u, bindings: [dst, src], threads: n });
+  gpu.dispatch({ label, ...variant, uniforms: u, bindings: [dst, src], threads: n });
 }
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
@@ -55,9 +55,10 @@ export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: 
   gpu.dispatch({ label, ...FILL, uniforms: u, bindings: [dst], threads: n });
 }
 
-/** The copy kernel's variants: a strided copy, and a fill. */
-const COPY = { shader: 'copy', defines: { FILL: false } };
-const FILL = { shader: 'copy', defines: { FILL: true } };
+/** The copy kernel's variants: a strided copy, a fill, and an in-place add (gradient accumulation). */
+const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false } };
+const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false } };
+export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true } };
 
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 

@@ -4,7 +4,9 @@
  */
 import * as B from './binary';
 import * as C from './creation';
+import { dropout } from './dropout';
 import * as G from './gather';
+import { linear } from './linear';
 import { matmul } from './matmul';
 import * as M from './movement';
 import type { OpDef } from './op-def';
@@ -18,7 +20,7 @@ export const OPS = {
   erf: U.erf, gelu: U.gelu, softplus: U.softplus,
   add: B.add, sub: B.sub, mul: B.mul, div: B.div, pow: B.pow, maximum: B.maximum, minimum: B.minimum,
   eq: B.eq, ne: B.ne, lt: B.lt, le: B.le, gt: B.gt, ge: B.ge, where: B.where,
-  matmul,
+  matmul, linear, dropout,
   sum: R.sum, mean: R.mean, max: R.max, min: R.min, argmax: R.argmax,
   softmax: S.softmax, logSoftmax: S.logSoftmax,
   reshape: M.reshape, permute: M.permute, slice: M.slice, padSlice: M.padSlice, concat: M.concat,

@@ -30,8 +30,11 @@ export interface Dispatch {
   shader: string;
   defines: Defines;
   uniforms: Uniforms;
-  /** Storage buffers bound at @binding(1), @binding(2)... (binding 0 is the uniform struct). */
-  bindings: BufferSlice[];
+  /**
+   * Storage buffers bound at @binding(1), @binding(2)... (binding 0 is the uniform struct); an
+   * undefined entry leaves its binding number unused (a variant without that buffer).
+   */
+  bindings: (BufferSlice | undefined)[];
   /** Either a thread count (workgroups of 256, laid out in 2-D when > 65535) or explicit workgroups. */
   threads?: number;
   workgroups?: [number, number?, number?];
@@ -163,6 +166,7 @@ export class WebGPUBackend implements Backend {
     const uniform = this.uniformSlot(d.uniforms.bytes());
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
     d.bindings.forEach((s, i) => {
+      if (!s) return;
       const buffer = s.storage.handle as GPUBuffer;
       // Empty tensors still need a non-empty binding (their kernels read nothing).
       const size = Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset);

@@ -1,0 +1,101 @@
+/**
+ * A parameter arena: one buffer holding every parameter of a group, each at a 256-byte-aligned
+ * offset (WebGPU's storage-binding alignment), with gradients and optimizer state in buffers of the
+ * same layout. A whole group's update is then ONE kernel over flat buffers, whatever the number of
+ * layers; zeroing its gradients is one fill.
+ */
+import { bytesPerElement } from '../dtype';
+import { WebtrainError, fmtShape } from '../errors';
+import { tensor, zeros } from '../create';
+import { keep, rebindStorage, viewOf } from '../runtime';
+import type { Tensor } from '../tensor';
+
+const ALIGN_BYTES = 256;
+
+/** Parameters already placed in an arena (a parameter belongs to one optimizer). */
+const placed = new WeakSet<Tensor>();
+
+export class ParamArena {
+  /** Element offset of each parameter's slot. */
+  readonly offsets: number[];
+  /** Elements in the arena, padding included (padding stays 0 in values, gradients and state). */
+  readonly size: number;
+  /** All parameters' values, flat ([size]); each parameter is now a view of it. */
+  readonly values: Tensor;
+  /** All gradients, flat ([size]); each parameter's `grad` is its slot. */
+  readonly grads: Tensor;
+  private readonly states = new Map<string, Tensor>();
+
+  constructor(readonly params: Tensor[], owner: string) {
+    if (params.length === 0) throw new WebtrainError(`${owner}: a parameter group needs at least one parameter`);
+    const [first] = params;
+    for (const p of params) {
+      if (!p.requiresGrad || !p.isLeaf) throw new WebtrainError(`${owner}: parameters must be leaf tensors with requiresGrad (got ${p})`);
+      if (p.dtype === 'i32') throw new WebtrainError(`${owner}: parameters must be float tensors, got ${p}`);
+      if (p.backend !== first.backend || p.dtype !== first.dtype) {
+        throw new WebtrainError(`${owner}: all parameters of a group must share one backend and dtype (${first} vs ${p})`);
+      }
+      if (placed.has(p)) throw new WebtrainError(`${owner}: parameter ${fmtShape(p.shape)} is already managed by another optimizer`);
+    }
+    if (new Set(params).size !== params.length) throw new WebtrainError(`${owner}: a parameter appears twice`);
+    const align = ALIGN_BYTES / bytesPerElement(first.dtype);
+    let size = 0;
+    this.offsets = params.map((p) => {
+      const at = size;
+      size += Math.ceil(Math.max(p.size, 1) / align) * align;
+      return at;
+    });
+    this.size = size;
+    const opts = { dtype: first.dtype, backend: first.backend.name };
+    // keep(): an optimizer made inside tidy() must not lose its buffers when the scope closes.
+    this.values = keep(zeros([size], opts));
+    this.grads = keep(zeros([size], opts));
+    params.forEach((p, i) => {
+      const slot = this.view(this.values, i);
+      slot.assign(p); // the current values move into the arena...
+      slot.dispose();
+      rebindStorage(p, this.values, this.values.life.byteOffset + this.offsets[i] * bytesPerElement(p.dtype)); // ...and p points there
+      p.gradSlot = this.view(this.grads, i);
+      placed.add(p);
+    });
+  }
+
+  /** Parameter i's slot in a flat arena-shaped tensor (values, grads or a state buffer). */
+  view(flat: Tensor, i: number): Tensor {
+    return viewOf(flat, this.params[i].shape, this.offsets[i]);
+  }
+
+  /** A state buffer (created on first use, filled with `init`): exp_avg, momentum_buffer... */
+  state(name: string, init = 0): Tensor {
+    let s = this.states.get(name);
+    if (!s) {
+      const opts = { dtype: this.values.dtype, backend: this.values.backend.name };
+      if (init === 0) s = zeros([this.size], opts);
+      else {
+        // Padding stays 0 whatever `init` is (so norms and updates ignore it): built on the host,
+        // since padding has no 256-byte-aligned view to fill on the GPU.
+        const values = new Float64Array(this.size);
+        this.params.forEach((p, i) => values.fill(init, this.offsets[i], this.offsets[i] + p.size));
+        s = tensor(values, [this.size], opts);
+      }
+      this.states.set(name, keep(s));
+    }
+    return s;
+  }
+
+  stateNames(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** Frees the arena's buffers and gives the parameters their own storage back. */
+  release(): void {
+    this.params.forEach((p) => {
+      p.gradSlot = null;
+      placed.delete(p);
+    });
+    for (const s of this.states.values()) s.dispose();
+    this.grads.dispose();
+    // Parameters keep the values buffer alive through their own references.
+    this.values.dispose();
+  }
+}
