@@ -259,3 +259,71 @@ describe.each(backends)('%s', (backend) => {
     a.dispose();
   });
 });
+
+describe('schedules', () => {
+  const { schedule } = wt.optim;
+  test('the course decays, step, exponential, cosine, warmup', () => {
+    expect(schedule.constant(0.3)(7)).toBe(0.3);
+    expect(schedule.inverseDecay(0.1, 0.5)(2)).toBeCloseTo(0.1 / 2, 15);
+    expect(schedule.powerDecay(1, 1)(4)).toBeCloseTo(0.25, 15);
+    expect(schedule.powerDecay(1, 0.75)(16)).toBeCloseTo(1 / 8, 15);
+    expect(() => schedule.powerDecay(1, 0.5)).toThrow(/powerDecay: δ must be in \(0.5, 1\], got 0.5/);
+    expect([1, 2, 3, 4, 5].map(schedule.step(1, 2, 0.5))).toEqual([1, 1, 0.5, 0.5, 0.25]);
+    expect(schedule.exponential(2, 0.5)(3)).toBe(0.5);
+    expect(schedule.cosine(1, 10)(1)).toBeCloseTo(1, 15);
+    expect(schedule.cosine(1, 10, 0.1)(6)).toBeCloseTo(0.55, 15);
+    expect(schedule.cosine(1, 10)(11)).toBeCloseTo(0, 15);
+    const w = schedule.warmup(3, schedule.inverseDecay(1, 1));
+    expect([1, 2, 3, 4, 5].map(w)).toEqual([0.5, 0.5, 0.5, 0.5, 1 / 3]);
+  });
+});
+
+describe.each(backends)('%s: SWA, Newton, clipping', (backend) => {
+  test('SWA averages the snapshots taken from `start` every `every` steps', async () => {
+    const w = wt.tensor([0, 0], undefined, { backend, requiresGrad: true });
+    const swa = new wt.optim.SWA([w], { start: 2, every: 2 });
+    const taken: number[][] = [];
+    for (let step = 1; step <= 7; step++) {
+      w.assign(wt.tensor([step, -2 * step], undefined, { backend }));
+      if (swa.update(step)) taken.push([step, -2 * step]);
+    }
+    expect(taken.map((t) => t[0])).toEqual([2, 4, 6]);
+    near(Array.from(await swa.averaged[0].data()), [4, -8], 1e-6);
+    swa.apply();
+    near(Array.from(await w.data()), [4, -8], 1e-6);
+  });
+
+  test('Newton solves a quadratic in one step, and a logistic regression in a few', async () => {
+    // f(w) = ½ wᵀAw − bᵀw, minimum at A⁻¹b = [1, -1] for A = [[3, 1], [1, 2]], b = [2, -1].
+    const A = wt.tensor([[3, 1], [1, 2]], undefined, { backend });
+    const b = wt.tensor([2, -1], undefined, { backend });
+    const w = wt.tensor([5, 5], undefined, { backend, requiresGrad: true });
+    const quad = () => w.reshape([1, 2]).matmul(A).matmul(w.reshape([2, 1])).sum().mul(0.5).sub(w.mul(b).sum());
+    await new wt.optim.Newton([w], { damping: 0 }).step(quad);
+    near(Array.from(await w.data()), [1, -1], 1e-5);
+
+    // Logistic regression on 4 separable-with-noise points: the gradient vanishes after a few steps.
+    const x = wt.tensor([[1, 0.5], [-1, 0.2], [0.3, -1], [-0.4, 0.8]], undefined, { backend });
+    const y = wt.tensor([1, 0, 1, 0], undefined, { backend });
+    const v = wt.tensor([0, 0], undefined, { backend, requiresGrad: true });
+    const nll = () => {
+      const z = x.matmul(v.reshape([2, 1])).reshape([4]);
+      return z.softplus().sub(z.mul(y)).mean().add(v.square().sum().mul(0.05));
+    };
+    const newton = new wt.optim.Newton([v]);
+    for (let i = 0; i < 6; i++) await newton.step(nll);
+    const [g] = wt.grad(() => nll())(v);
+    expect(Math.max(...Array.from(await g.data(), Math.abs))).toBeLessThan(1e-5);
+  });
+
+  test('clipGradNorm rescales gradients to the norm and returns the norm before clipping', async () => {
+    const a = wt.tensor([1, 1], undefined, { backend, requiresGrad: true });
+    const b = wt.tensor([1], undefined, { backend, requiresGrad: true });
+    a.grad = wt.tensor([6, 0], undefined, { backend });
+    b.grad = wt.tensor([8], undefined, { backend });
+    const norm = wt.optim.clipGradNorm([a, b], 2);
+    expect(await norm.item()).toBeCloseTo(10, 5);
+    near(Array.from(await a.grad!.data()), [1.2, 0], 1e-5);
+    near(Array.from(await b.grad!.data()), [1.6], 1e-5);
+  });
+});
