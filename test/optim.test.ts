@@ -327,3 +327,18 @@ describe.each(backends)('%s: SWA, Newton, clipping', (backend) => {
     near(Array.from(await b.grad!.data()), [1.6], 1e-5);
   });
 });
+
+describe.each(backends)('%s: SWA.updateBatchNorm', (backend) => {
+  test('recomputes running statistics as the plain average over the batches (update_bn)', async () => {
+    const model = new wt.nn.Sequential(new wt.nn.BatchNorm1d(2, { backend }));
+    const bn = model.at(0) as wt.nn.BatchNorm1d;
+    const batches = [[[1, 10], [3, 14]], [[5, 2], [7, 6]], [[0, 0], [2, 4]]].map((b) => wt.tensor(b, undefined, { backend }));
+    model.forward(batches[0]); // stale statistics from other weights
+    wt.optim.SWA.updateBatchNorm(model.eval(), batches);
+    // Per batch means: [2, 12], [6, 4], [1, 2] → average [3, 6]; unbiased variances: [2, 8], [2, 8], [2, 8].
+    near(Array.from(await bn.runningMean!.data()), [3, 6], 1e-5);
+    near(Array.from(await bn.runningVar!.data()), [2, 8], 1e-5);
+    expect(bn.momentum).toBe(0.1);
+    expect(model.training).toBe(false);
+  });
+});

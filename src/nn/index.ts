@@ -5,3 +5,6 @@ export { mlp, type MlpOptions, type ActivationName } from './mlp';
 export { linear, type LinearActivation } from './linear';
 export { dropout, type DropoutOptions } from './dropout';
 export * as init from './init';
+export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm, NormLayer } from './norm';
+export type { BatchNormModuleOptions, LayerNormOptions, GroupNormOptions } from './norm';
+export * as functional from './functional';

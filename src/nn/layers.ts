@@ -5,7 +5,7 @@
 import type { BackendName } from '../backend/backend';
 import type { DType } from '../dtype';
 import { WebtrainError } from '../errors';
-import { widthMessage, type LinearActivation } from '../ops/linear';
+import { LINEAR_ACTIVATIONS, widthMessage, type LinearActivation } from '../ops/linear';
 import { normalizeAxis, numel } from '../shape';
 import type { Tensor } from '../tensor';
 import { dropout } from './dropout';
@@ -51,7 +51,7 @@ export class Linear extends Module {
     checkPositiveInt('Linear', 'inFeatures', inFeatures);
     checkPositiveInt('Linear', 'outFeatures', outFeatures);
     const { bias = true, init = 'glorotUniform', activation = 'none', seed, backend, dtype } = opts;
-    if (!['none', 'relu', 'tanh', 'sigmoid'].includes(activation)) {
+    if (!LINEAR_ACTIVATIONS.includes(activation)) {
       throw new WebtrainError(`Linear: activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '${activation}'`);
     }
     this.inFeatures = inFeatures;

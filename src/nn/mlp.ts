@@ -5,6 +5,7 @@ import { WebtrainError } from '../errors';
 import type { InitName, Initializer } from './init';
 import { Dropout, GELU, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh } from './layers';
 import type { Module } from './module';
+import { BatchNorm1d, LayerNorm, type PlacementOptions } from './norm';
 import { checkOptions, checkPositiveInt } from './options';
 
 /** Activation modules by name ('none': no module at all). */
@@ -19,8 +20,11 @@ export interface MlpOptions {
   outputActivation?: ActivationName;
   /** Dropout probability after each hidden activation (default 0: no Dropout modules). */
   dropout?: number;
-  /** Normalization after each hidden Linear, before its activation (default 'none'). */
-  norm?: 'batch' | 'layer' | 'none';
+  /**
+   * Normalization after each hidden Linear, before its activation (default 'none'): 'batch'
+   * (BatchNorm1d), 'layer' (LayerNorm), or a function width → Module for any other.
+   */
+  norm?: 'batch' | 'layer' | 'none' | ((width: number) => Module);
   /** Weight initializer of every Linear (default 'glorotUniform'; biases start at zero). */
   init?: InitName | Initializer;
   /** Seed of the weights: Linear k (counting from 0) draws with seed + k. Default: the global generator. */
@@ -49,6 +53,11 @@ export function mlp(opts: MlpOptions): Sequential {
     throw new WebtrainError(`mlp: dropout is a probability in [0, 1], got ${dropout}`);
   }
   if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new WebtrainError(`mlp: seed must be a non-negative integer, got ${seed}`);
+  // Names are checked even when there is no hidden layer to use them: a typo never passes silently.
+  if (typeof norm !== 'function' && !['none', 'batch', 'layer'].includes(norm)) {
+    throw new WebtrainError(`mlp: unknown norm '${norm as string}' (expected 'batch', 'layer', 'none' or a function width => Module)`);
+  }
+  activationModule(activation, 'activation');
   const layers: Module[] = [];
   const last = sizes.length - 2;
   for (let k = 0; k <= last; k++) {
@@ -60,7 +69,7 @@ export function mlp(opts: MlpOptions): Sequential {
       if (out) layers.push(out);
       break;
     }
-    const n = normModule(norm, sizes[k + 1]);
+    const n = normModule(norm, sizes[k + 1], { backend, dtype });
     if (n) layers.push(n);
     const act = activationModule(activation, 'activation');
     if (act) layers.push(act);
@@ -83,13 +92,11 @@ function activationModule(name: ActivationName, option: string): Module | null {
   }
 }
 
-function normModule(norm: string, width: number): Module | null {
+function normModule(norm: NonNullable<MlpOptions['norm']>, width: number, at: PlacementOptions): Module | null {
+  if (typeof norm === 'function') return norm(width);
   switch (norm) {
     case 'none': return null;
-    case 'batch':
-    case 'layer':
-      throw new WebtrainError(`mlp: norm '${norm}' needs BatchNorm1d / LayerNorm, which are not available yet (width ${width})`);
-    default:
-      throw new WebtrainError(`mlp: unknown norm '${norm}' (expected 'batch', 'layer' or 'none')`);
+    case 'batch': return new BatchNorm1d(width, at);
+    case 'layer': return new LayerNorm(width, at);
   }
 }

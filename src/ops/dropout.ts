@@ -23,6 +23,7 @@ export interface DropoutAttrs {
 
 const TWO_POW_24 = 16777216;
 
+/** The `dropout` op row (training mode; eval mode never reaches it, see src/nn/dropout.ts). */
 export const dropout: OpDef<DropoutAttrs> = {
   name: 'dropout',
   infer: ([x], { p, seed, offset }) => {

@@ -18,11 +18,13 @@ import type { Tensor } from '../tensor';
 /** The activations a Linear layer can fuse into its kernel. */
 export type LinearActivation = 'none' | 'relu' | 'tanh' | 'sigmoid';
 
+/** Attributes of the linear op. */
 export interface LinearAttrs {
   /** Applied to x · Wᵀ + b in the same kernel (default 'none'). */
   activation?: LinearActivation;
 }
 
+/** Every activation the fused kernel supports. */
 export const LINEAR_ACTIVATIONS: readonly LinearActivation[] = ['none', 'relu', 'tanh', 'sigmoid'];
 
 /** The WGSL function of shaders/matmul.wgsl that applies each activation. */
@@ -44,6 +46,7 @@ function dims(x: TensorMeta, w: TensorMeta) {
   return { rows: numel(x.shape.slice(0, -1)), k: w.shape[1], n: w.shape[0] };
 }
 
+/** The `linear` op row: inputs [x, weight] or [x, weight, bias]. */
 export const linear: OpDef<LinearAttrs> = {
   name: 'linear',
   infer: (inputs, attrs) => {

@@ -3,12 +3,15 @@
  * the compiler names any op a table forgot.
  */
 import * as B from './binary';
+import { binaryCrossEntropy } from './binary-cross-entropy';
 import * as C from './creation';
+import * as CE from './cross-entropy';
 import { dropout } from './dropout';
 import * as G from './gather';
 import { linear } from './linear';
 import { matmul } from './matmul';
 import * as M from './movement';
+import * as N from './norm';
 import type { OpDef } from './op-def';
 import * as R from './reduce';
 import * as S from './softmax';
@@ -23,6 +26,9 @@ export const OPS = {
   matmul, linear, dropout,
   sum: R.sum, mean: R.mean, max: R.max, min: R.min, argmax: R.argmax,
   softmax: S.softmax, logSoftmax: S.logSoftmax,
+  crossEntropy: CE.crossEntropy, crossEntropyGrad: CE.crossEntropyGrad, validMean: CE.validMean, validMeanGrad: CE.validMeanGrad,
+  binaryCrossEntropy,
+  norm: N.norm, normGrad: N.normGrad, normStats: N.normStats, normEval: N.normEval,
   reshape: M.reshape, permute: M.permute, slice: M.slice, padSlice: M.padSlice, concat: M.concat,
   broadcastTo: M.broadcastTo, copy: M.copy, gather: G.gather, scatterAdd: G.scatterAdd,
   fill: C.fill, arange: C.arange, eye: C.eye, random: C.random, cast: C.cast,

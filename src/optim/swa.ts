@@ -46,33 +46,30 @@ export class SWA {
 
   /**
    * Recomputes batch-norm running statistics for the current weights (torch.optim.swa_utils.update_bn):
-   * they were gathered for other weights. Resets each BatchNorm's statistics and runs `batches` through
-   * the model in train mode with a cumulative average (momentum 1/(k+1) for the k-th batch).
+   * they were gathered for other weights. Resets each norm layer's running statistics and runs
+   * `batches` through the model in train mode with momentum null (a cumulative average).
    */
   static updateBatchNorm(model: Module, batches: Iterable<Tensor>): void {
-    const norms = model.modules().filter(isBatchNorm);
+    const norms = model.modules().filter(tracksRunningStats);
     if (norms.length === 0) return;
     const wasTraining = model.training;
     const momenta = norms.map((m) => m.momentum);
-    norms.forEach((m) => m.resetRunningStats());
+    norms.forEach((m) => {
+      m.resetRunningStats();
+      m.momentum = null;
+    });
     model.train();
-    let k = 0;
-    for (const x of batches) {
-      norms.forEach((m) => { m.momentum = 1 / (k + 1); });
-      noGrad(() => tidy(() => { model.forward(x); }));
-      k++;
-    }
+    for (const x of batches) noGrad(() => tidy(() => { model.forward(x); }));
     norms.forEach((m, i) => { m.momentum = momenta[i]; });
     model.train(wasTraining);
   }
 }
 
-interface BatchNormLike extends Module {
-  momentum: number;
+interface RunningStatsLayer extends Module {
+  momentum: number | null;
   resetRunningStats(): void;
 }
 
-function isBatchNorm(m: Module): m is BatchNormLike {
-  const x = m as unknown as { resetRunningStats?: unknown; momentum?: unknown };
-  return typeof x.resetRunningStats === 'function' && typeof x.momentum === 'number';
+function tracksRunningStats(m: Module): m is RunningStatsLayer {
+  return 'momentum' in m && typeof (m as unknown as Partial<RunningStatsLayer>).resetRunningStats === 'function';
 }
