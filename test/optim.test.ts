@@ -177,6 +177,27 @@ describe.each(backends)('%s', (backend) => {
     opt.dispose();
   });
 
+  test('disposing the optimizer and the model frees all their memory', async () => {
+    const x = wt.randn([5, 4], { seed: 2, backend });
+    const y = wt.tensor([0, 1, 0, 1, 1], [5], { dtype: 'i32', backend });
+    const train = () => {
+      const model = wt.nn.mlp({ sizes: [4, 3, 2], activation: 'relu', seed: 1, backend });
+      const opt = new wt.optim.Adam(model.parameters(), { lr: 1e-3 });
+      opt.zeroGrad();
+      const loss = wt.tidy(() => wt.nn.functional.crossEntropy(model.forward(x), y));
+      loss.backward();
+      opt.step();
+      loss.dispose();
+      opt.dispose();
+      model.dispose();
+    };
+    train(); // warms the scalar-constant cache
+    const before = wt.memory();
+    train();
+    expect(wt.memory().numTensors).toBe(before.numTensors);
+    expect(wt.memory().numBytes).toBe(before.numBytes);
+  });
+
   test('parameter groups: weight decay on weights only', async () => {
     const w = wt.tensor([1, 2], undefined, { backend, requiresGrad: true });
     const b = wt.tensor([1, 2], undefined, { backend, requiresGrad: true });

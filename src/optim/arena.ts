@@ -90,7 +90,9 @@ export class ParamArena {
   /** Frees the arena's buffers and gives the parameters their own storage back. */
   release(): void {
     this.params.forEach((p) => {
+      const slot = p.gradSlot;
       p.gradSlot = null;
+      slot?.dispose();
       placed.delete(p);
     });
     for (const s of this.states.values()) s.dispose();
