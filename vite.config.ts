@@ -1,4 +1,5 @@
-// One config for the library build (`vite build` → dist/webtrain.js) and for vitest (`test` key).
+// One config for the library build (`vite build` → dist/webtrain.js), the CLI build (`vite build
+// --mode cli` → dist/cli.js, run by bin/webtrain.mjs) and for vitest (`test` key).
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -19,7 +20,7 @@ function isExternal(id: string): boolean {
   );
 }
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   root,
   // The library has no static assets; keep a stray public/ from being copied into dist.
   publicDir: false,
@@ -44,6 +45,10 @@ export default defineConfig({
       output: { codeSplitting: false },
     },
   },
+  // The CLI is a second build (rolldown cannot emit two entries without code splitting, and the
+  // library must stay one file): it imports the library as ./webtrain.js instead of bundling a
+  // second copy, keeps cli-progress a runtime dependency, and inlines uPlot (`?raw`) for its report.
+  ...(mode === 'cli' ? { build: cliBuild, plugins: [cliImportsLibrary] } : {}),
   test: {
     include: ['test/**/*.test.ts'],
     // Child processes, not worker threads: dawn.node is a native addon that keeps the event loop
@@ -59,4 +64,28 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
   },
-});
+}));
+
+/** dist/cli.js from src/cli/main.ts, next to dist/webtrain.js (which it leaves in place). */
+const cliBuild = {
+  target: 'es2022',
+  outDir: 'dist',
+  emptyOutDir: false,
+  minify: false,
+  sourcemap: true,
+  lib: { entry: 'src/cli/main.ts', formats: ['es' as const], fileName: () => 'cli.js' },
+  rolldownOptions: {
+    external: (id: string) => isExternal(id) || id === 'cli-progress' || id === './webtrain.js',
+    output: { codeSplitting: false },
+  },
+};
+
+/** The CLI's `import * as wt from '../index'` becomes `from './webtrain.js'` (the built library). */
+const cliImportsLibrary = {
+  name: 'webtrain-cli-imports-library',
+  enforce: 'pre' as const,
+  resolveId(source: string, importer?: string) {
+    if (source === '../index' && importer?.replace(/\\/g, '/').includes('/src/cli/')) return { id: './webtrain.js', external: true };
+    return null;
+  },
+};

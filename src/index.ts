@@ -9,7 +9,7 @@ export type { CreateOptions, RandomOptions } from './create';
 export {
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where, neg, abs, sign, exp, log, sqrt,
   square, reciprocal, relu, leakyRelu, sigmoid, tanh, gelu, softplus, erf, cast, matmul, sum, mean, max, min,
-  argmax, softmax, logSoftmax, reshape, permute, transpose, slice, concat, broadcastTo, gather, squeeze,
+  argmax, softmax, logSoftmax, reshape, permute, transpose, slice, concat, broadcastTo, gather, indexSelect, squeeze,
   unsqueeze, detach, clone,
 } from './ops/functional';
 export { tidy, keep } from './runtime';
@@ -22,3 +22,6 @@ export type { BackendInfo, BackendName } from './backend/backend';
 export { OPS, type OpName } from './ops/registry';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
+export * as io from './io/index';
+export * as data from './data/index';
+export * as train from './train/index';

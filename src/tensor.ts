@@ -128,6 +128,8 @@ export class Tensor {
   broadcastTo(shape: number[]): Tensor { return ops.broadcastTo(this, shape); }
   /** torch.gather: out[i][j] = x[index[i][j]][j] for axis 0 (index: i32, same rank as x). */
   gather(axis: number, index: Tensor): Tensor { return ops.gather(this, axis, index); }
+  /** torch.index_select: the slices at `index` (1-D i32, repeats allowed) along `axis`; that axis gets index's length. */
+  indexSelect(axis: number, index: Tensor): Tensor { return ops.indexSelect(this, axis, index); }
   squeeze(axis?: number): Tensor { return ops.squeeze(this, axis); }
   unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
 

@@ -3,7 +3,7 @@
  * CPU function into a full op row. One broadcasting kernel (shaders/elementwise.wgsl) and one CPU
  * loop serve every elementwise op.
  */
-import type { DType } from '../dtype';
+import type { DType, TypedArray } from '../dtype';
 import { fail, fmtShape } from '../errors';
 import { broadcastShapes, broadcastStrides, numel, shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
@@ -36,7 +36,7 @@ export function unary(spec: UnarySpec): OpDef<ElementwiseAttrs> {
       checkDtype(spec.name, x, spec.ints ?? false);
       return { shape: [...x.shape], dtype: x.dtype };
     },
-    cpu: (args) => elementwiseCpu(args, (v) => spec.cpu(v[0], args.attrs.alpha ?? 0)),
+    cpu: cpuUnary(spec.name, spec.cpu),
     webgpu: (args) => elementwiseGpu(spec.name, args, spec.wgsl),
     shaderVariants: elementwiseVariants(spec.wgsl, spec.ints ? [['f32'], ['i32']] : [['f32']]),
     vjp: spec.vjp && ((args, gy) => [spec.vjp!({ ...args, x: args.inputs[0] }, gy)]),
@@ -67,7 +67,7 @@ export function binary(spec: BinarySpec): OpDef<ElementwiseAttrs> {
       checkSameDtype(spec.name, a, b);
       return { shape: broadcastShapes(spec.name, a.shape, b.shape), dtype: a.dtype };
     },
-    cpu: (args) => elementwiseCpu(args, (v) => spec.cpu(v[0], v[1])),
+    cpu: cpuBinary(spec.name, spec.cpu),
     webgpu: (args) => elementwiseGpu(spec.name, args, spec.wgsl),
     shaderVariants: elementwiseVariants(spec.wgsl, spec.ints ? [['f32', 'f32'], ['i32', 'i32']] : [['f32', 'f32']]),
     vjp: spec.vjp && ((args, gy) => {
@@ -106,31 +106,201 @@ export function checkSameDtype(op: string, ...xs: TensorMeta[]): void {
 // ---------------------------------------------------------------------------------------------
 // Shared kernels
 
-/** CPU loop: out[i] = f(inputs at the broadcast index of i). */
+/** CPU loop: out[i] = f(inputs at the broadcast index of i), for any number of inputs (where, cast). */
 export function elementwiseCpu(args: CpuKernelArgs<unknown>, f: (v: number[]) => number): void {
   const { inputs, out } = args;
   const n = out.data.length;
-  const v = new Array<number>(inputs.length);
-  if (inputs.every((x) => shapesEqual(x.shape, out.shape))) {
+  const v = new Array<number>(inputs.length).fill(0);
+  const o = out.data;
+  if (inputs.length === 1 || inputs.every((x) => x.data.length === n)) {
+    // Every input has the output's layout (a broadcast input with as many elements as the output has it).
+    const data = inputs.map((x) => x.data);
     for (let i = 0; i < n; i++) {
-      for (let k = 0; k < inputs.length; k++) v[k] = inputs[k].data[i];
-      out.data[i] = f(v);
+      for (let k = 0; k < data.length; k++) v[k] = data[k][i];
+      o[i] = f(v);
     }
     return;
   }
-  const rank = out.shape.length;
-  const strides = inputs.map((x) => broadcastStrides(x.shape, out.shape));
-  const idx = new Array<number>(rank).fill(0);
+  const { shape, strides } = mergedLayout(out.shape, inputs.map((x) => x.shape));
+  const data = inputs.map((x) => x.data);
   const offs = new Array<number>(inputs.length).fill(0);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < inputs.length; k++) v[k] = inputs[k].data[offs[k]];
-    out.data[i] = f(v);
-    // Increment the multi-index (odometer) and the input offsets with it.
-    for (let d = rank - 1; d >= 0; d--) {
+  forEachRun(shape, strides, n, (oo, len) => {
+    for (let j = 0; j < len; j++) {
+      for (let k = 0; k < data.length; k++) v[k] = data[k][offs[k] + j * strides[k][shape.length - 1]];
+      o[oo + j] = f(v);
+    }
+  }, offs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU fast paths
+//
+// A generic loop calling the op's scalar function `spec.cpu` per element is slow in V8: the call
+// site sees every op (megamorphic), so nothing is inlined and every argument and result is boxed.
+// The common ops therefore have their own tight loops below, one function literal each (so each
+// gets its own type feedback and inlines its expression). A loop is used only if it gives the op's
+// `cpu` function's results bit for bit on a set of probe values (NaN, ±0, ±Inf, ...), checked at
+// the op's first CPU call; otherwise, and for the other ops, the generic loop calls `cpu`.
+// All arithmetic stays float64 with one rounding at the store, as the generic loop does.
+
+/** o[oo + j] = op(x[xo + j*xs], y[yo + j*ys]) for j < len (xs, ys are 0 or 1: broadcast or contiguous). */
+type BinaryLoop = (o: TypedArray, oo: number, x: TypedArray, xo: number, xs: number, y: TypedArray, yo: number, ys: number, len: number) => void;
+/** o[j] = op(x[j], alpha) for j < len. */
+type UnaryLoop = (o: TypedArray, x: TypedArray, len: number, alpha: number) => void;
+
+const BINARY_LOOPS: Record<string, BinaryLoop> = {
+  add: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] + y[yo]; },
+  sub: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] - y[yo]; },
+  mul: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] * y[yo]; },
+  div: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] / y[yo]; },
+  pow: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = Math.pow(x[xo], y[yo]); },
+  maximum: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = Math.max(x[xo], y[yo]); },
+  minimum: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = Math.min(x[xo], y[yo]); },
+  eq: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] === y[yo] ? 1 : 0; },
+  ne: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] !== y[yo] ? 1 : 0; },
+  lt: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] < y[yo] ? 1 : 0; },
+  le: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] <= y[yo] ? 1 : 0; },
+  gt: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] > y[yo] ? 1 : 0; },
+  ge: (o, oo, x, xo, xs, y, yo, ys, len) => { for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = x[xo] >= y[yo] ? 1 : 0; },
+};
+
+const UNARY_LOOPS: Record<string, UnaryLoop> = {
+  neg: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = -x[j]; },
+  abs: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.abs(x[j]); },
+  sign: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.sign(x[j]); },
+  exp: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.exp(x[j]); },
+  log: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.log(x[j]); },
+  sqrt: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.sqrt(x[j]); },
+  square: (o, x, len) => { for (let j = 0; j < len; j++) { const a = x[j]; o[j] = a * a; } },
+  reciprocal: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = 1 / x[j]; },
+  relu: (o, x, len) => { for (let j = 0; j < len; j++) { const a = x[j]; o[j] = a <= 0 ? 0 : a; } },
+  leakyRelu: (o, x, len, alpha) => { for (let j = 0; j < len; j++) { const a = x[j]; o[j] = a > 0 ? a : alpha * a; } },
+  sigmoid: (o, x, len) => {
+    for (let j = 0; j < len; j++) {
+      const a = x[j];
+      o[j] = a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a));
+    }
+  },
+  tanh: (o, x, len) => { for (let j = 0; j < len; j++) o[j] = Math.tanh(x[j]); },
+  softplus: (o, x, len) => { for (let j = 0; j < len; j++) { const a = x[j]; o[j] = a > 20 ? a : Math.log1p(Math.exp(a)); } },
+};
+
+/**
+ * Values the fast loops are checked on against the op's scalar function. The check runs on
+ * Float32Arrays, the training dtype, so that it adds no other array type to the loops' type
+ * feedback (a loop that has seen one array type is about twice as fast as one that has seen two).
+ */
+const PROBES = [0, -0, 1, -1, 0.5, -2.25, 3, 7, 20.5, -40, 1e-30, 2 ** 31, NaN, Infinity, -Infinity];
+
+function binaryLoopAgrees(loop: BinaryLoop, f: (a: number, b: number) => number): boolean {
+  const P = PROBES.length;
+  const x = new Float32Array(P * P);
+  const y = new Float32Array(P * P);
+  const o = new Float32Array(P * P);
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) { x[i * P + j] = PROBES[i]; y[i * P + j] = PROBES[j]; }
+  loop(o, 0, x, 0, 1, y, 0, 1, P * P);
+  return o.every((v, q) => Object.is(v, Math.fround(f(x[q], y[q]))));
+}
+
+function unaryLoopAgrees(loop: UnaryLoop, f: (a: number, alpha: number) => number): boolean {
+  const x = Float32Array.from(PROBES);
+  const o = new Float32Array(x.length);
+  return [0, 0.1, -2].every((alpha) => {
+    loop(o, x, x.length, alpha);
+    return o.every((v, q) => Object.is(v, Math.fround(f(x[q], alpha))));
+  });
+}
+
+/** A unary op's CPU kernel: its fast loop if it has one (and it agrees with `f`), else `f` per element. */
+function cpuUnary(name: string, f: (a: number, alpha: number) => number): (args: CpuKernelArgs<ElementwiseAttrs>) => void {
+  let loop: UnaryLoop | undefined;
+  return ({ inputs: [x], out, attrs }) => {
+    if (loop === undefined) {
+      const fast = UNARY_LOOPS[name];
+      loop = fast && unaryLoopAgrees(fast, f) ? fast : (o, xd, len, alpha) => { for (let j = 0; j < len; j++) o[j] = f(xd[j], alpha); };
+    }
+    loop(out.data, x.data, out.data.length, attrs.alpha ?? 0);
+  };
+}
+
+/** A binary op's CPU kernel: its fast loop if it has one (and it agrees with `f`), else `f` per element. */
+function cpuBinary(name: string, f: (a: number, b: number) => number): (args: CpuKernelArgs<ElementwiseAttrs>) => void {
+  let loop: BinaryLoop | undefined;
+  return ({ inputs: [x, y], out }) => {
+    if (loop === undefined) {
+      const fast = BINARY_LOOPS[name];
+      loop = fast && binaryLoopAgrees(fast, f) ? fast : (o, oo, xd, xo, xs, yd, yo, ys, len) => {
+        for (let j = 0; j < len; j++, xo += xs, yo += ys) o[oo + j] = f(xd[xo], yd[yo]);
+      };
+    }
+    binaryCpu(x, y, out, loop);
+  };
+}
+
+/** Runs a binary loop over the broadcast output: one call per contiguous run of the merged layout. */
+function binaryCpu(x: CpuKernelArgs<unknown>['out'], y: CpuKernelArgs<unknown>['out'], out: CpuKernelArgs<unknown>['out'], loop: BinaryLoop): void {
+  const n = out.data.length;
+  const xd = x.data;
+  const yd = y.data;
+  const o = out.data;
+  // Same layout as the output (same element count), or a single element: one run.
+  const xs = xd.length === n ? 1 : xd.length === 1 ? 0 : -1;
+  const ys = yd.length === n ? 1 : yd.length === 1 ? 0 : -1;
+  if (xs >= 0 && ys >= 0) {
+    loop(o, 0, xd, 0, xs, yd, 0, ys, n);
+    return;
+  }
+  const { shape, strides } = mergedLayout(out.shape, [x.shape, y.shape]);
+  const last = shape.length - 1;
+  const sx = strides[0][last];
+  const sy = strides[1][last];
+  const offs = [0, 0];
+  forEachRun(shape, strides, n, (oo, len) => loop(o, oo, xd, offs[0], sx, yd, offs[1], sy, len), offs);
+}
+
+/**
+ * The output's dims with size-1 dims dropped and neighbours merged wherever every input's broadcast
+ * strides allow it (so [128, 256] + [256] is 128 runs of 256, and same-shape inputs one run).
+ */
+export function mergedLayout(outShape: readonly number[], inputShapes: readonly (readonly number[])[]) {
+  const full = inputShapes.map((s) => broadcastStrides(s, outShape));
+  const shape: number[] = [];
+  const strides: number[][] = inputShapes.map(() => []);
+  for (let d = 0; d < outShape.length; d++) {
+    const size = outShape[d];
+    if (size === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && strides.every((s, k) => s[last] === full[k][d] * size)) {
+      shape[last] *= size;
+      strides.forEach((s, k) => { s[last] = full[k][d]; });
+    } else {
+      shape.push(size);
+      strides.forEach((s, k) => s.push(full[k][d]));
+    }
+  }
+  if (shape.length === 0) {
+    shape.push(1);
+    strides.forEach((s) => s.push(0));
+  }
+  return { shape, strides };
+}
+
+/**
+ * Calls run(outOffset, length) for each contiguous run of the last merged dim, in order, with
+ * offs[k] set to input k's offset at the run's start (an odometer over the outer dims).
+ */
+function forEachRun(shape: number[], strides: number[][], n: number, run: (oo: number, len: number) => void, offs: number[]): void {
+  const r = shape.length;
+  const len = shape[r - 1];
+  const idx = new Array<number>(r).fill(0);
+  const k = offs.length;
+  for (let oo = 0; oo < n; oo += len) {
+    run(oo, len);
+    for (let d = r - 2; d >= 0; d--) {
       idx[d]++;
-      for (let k = 0; k < inputs.length; k++) offs[k] += strides[k][d];
-      if (idx[d] < out.shape[d]) break;
-      for (let k = 0; k < inputs.length; k++) offs[k] -= strides[k][d] * idx[d];
+      for (let q = 0; q < k; q++) offs[q] += strides[q][d];
+      if (idx[d] < shape[d]) break;
+      for (let q = 0; q < k; q++) offs[q] -= strides[q][d] * shape[d];
       idx[d] = 0;
     }
   }

@@ -12,6 +12,7 @@ import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import * as B from './binary';
 import * as C from './creation';
 import * as G from './gather';
+import * as IS from './index-select';
 import * as M from './movement';
 import * as R from './reduce';
 import * as S from './softmax';
@@ -161,6 +162,8 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 export const gather = (x: Tensor, axis: number, index: Tensor) => apply(G.gather, [x, index], { axis });
 export const gatherRaw = (x: Tensor, index: Tensor, attrs: G.GatherAttrs) => apply(G.gather, [x, index], attrs);
 export const scatterAddRaw = (g: Tensor, index: Tensor, attrs: G.ScatterAddAttrs) => apply(G.scatterAdd, [g, index], attrs);
+/** torch.index_select: the slices of x at `index` (1-D i32, repeats allowed) along `axis`. */
+export const indexSelect = (x: Tensor, axis: number, index: Tensor) => apply(IS.indexSelect, [x, index], { axis });
 
 /** A tensor sharing x's storage, outside the graph. */
 export function detach(x: Tensor): Tensor {

@@ -30,6 +30,33 @@ function gpuParams(xShape: readonly number[], indexShape: readonly number[], axi
     .array(indexShape, MAX_RANK).array(contiguousStrides(indexShape), MAX_RANK);
 }
 
+/**
+ * Walks an index tensor (contiguous, of `shape`) in row-major order, one run of its last dim at a
+ * time: run(i, base, step, len) for the elements i..i+len-1, whose target offsets in a tensor of
+ * `strides` are base + j*step + index*strides[axis] (the axis's own coordinate comes from the index).
+ */
+function forEachIndexRow(shape: readonly number[], strides: readonly number[], axis: number,
+  run: (i: number, base: number, step: number, len: number) => void): void {
+  const r = shape.length;
+  const n = numel(shape);
+  if (n === 0) return;
+  const len = shape[r - 1];
+  const step = r - 1 === axis ? 0 : strides[r - 1];
+  const w = (d: number) => (d === axis ? 0 : strides[d]);
+  const idx = new Array<number>(r).fill(0);
+  let base = 0;
+  for (let i = 0; i < n; i += len) {
+    run(i, base, step, len);
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]++;
+      base += w(d);
+      if (idx[d] < shape[d]) break;
+      base -= w(d) * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 export const gather: OpDef<GatherAttrs> = {
   name: 'gather',
   infer: ([x, index], { axis }) => {
@@ -39,19 +66,18 @@ export const gather: OpDef<GatherAttrs> = {
   cpu: ({ inputs: [x, index], out, attrs }) => {
     const a = normalizeAxis('gather', attrs.axis, x.shape.length);
     const xs = contiguousStrides(x.shape);
-    const is = contiguousStrides(index.shape);
-    for (let i = 0; i < out.data.length; i++) {
-      let off = 0;
-      for (let d = 0; d < is.length; d++) {
-        const k = Math.floor(i / is[d]) % index.shape[d];
-        if (d === a) {
-          const j = index.data[i];
-          if (j < 0 || j >= x.shape[a]) fail('gather', `index ${j} is out of range for axis ${attrs.axis} of size ${x.shape[a]}`);
-          off += j * xs[d];
-        } else off += k * xs[d];
+    const xd = x.data;
+    const id = index.data;
+    const od = out.data;
+    if (x.shape.length === 0) { od[0] = xd[0]; return; } // a 0-d tensor has no axis to index
+    const size = x.shape[a];
+    forEachIndexRow(index.shape, xs, a, (i, base, step, len) => {
+      for (let j = 0; j < len; j++) {
+        const k = id[i + j];
+        if (k < 0 || k >= size) fail('gather', `index ${k} is out of range for axis ${attrs.axis} of size ${size}`);
+        od[i + j] = xd[base + j * step + k * xs[a]];
       }
-      out.data[i] = x.data[off];
-    }
+    });
   },
   webgpu: ({ gpu, inputs: [x, index], out, attrs }) => {
     const a = normalizeAxis('gather', attrs.axis, x.shape.length);
@@ -85,16 +111,14 @@ export const scatterAdd: OpDef<ScatterAddAttrs> = {
   cpu: ({ inputs: [g, index], out, attrs }) => {
     const a = normalizeAxis('scatterAdd', attrs.axis, out.shape.length);
     const os = contiguousStrides(out.shape);
-    const is = contiguousStrides(index.shape);
-    out.data.fill(0);
-    for (let i = 0; i < index.data.length; i++) {
-      let off = 0;
-      for (let d = 0; d < is.length; d++) {
-        const k = d === a ? index.data[i] : Math.floor(i / is[d]) % index.shape[d];
-        off += k * os[d];
-      }
-      out.data[off] += g.data[i];
-    }
+    const gd = g.data;
+    const id = index.data;
+    const od = out.data;
+    od.fill(0);
+    if (out.shape.length === 0) { od[0] = gd[0]; return; }
+    forEachIndexRow(index.shape, os, a, (i, base, step, len) => {
+      for (let j = 0; j < len; j++) od[base + j * step + id[i + j] * os[a]] += gd[i + j];
+    });
   },
   webgpu: ({ gpu, inputs: [g, index], out, attrs }) => {
     const a = normalizeAxis('scatterAdd', attrs.axis, out.shape.length);

@@ -10,9 +10,10 @@ import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
-import { matmulDefines, MATMUL_TILE } from './matmul';
+import { gemmPackedCpu, matmulDefines, MATMUL_TILE, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
 import { matmulRaw } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
+import type { TypedArray } from '../dtype';
 import type { Tensor } from '../tensor';
 
 /** The activations a Linear layer can fuse into its kernel. */
@@ -41,6 +42,24 @@ const ACT_CPU: Record<LinearActivation, (z: number) => number> = {
   sigmoid: (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))),
 };
 
+/** y = act(y) in place over the stored (already rounded) pre-activations: ACT_CPU's values, in tight loops. */
+function applyActivationCpu(act: LinearActivation, y: TypedArray): void {
+  const len = y.length;
+  switch (act) {
+    case 'none': return;
+    case 'relu':
+      for (let i = 0; i < len; i++) if (y[i] <= 0) y[i] = 0; // NaN stays NaN
+      return;
+    case 'tanh':
+      for (let i = 0; i < len; i++) y[i] = Math.tanh(y[i]);
+      return;
+    case 'sigmoid': {
+      const f = ACT_CPU.sigmoid;
+      for (let i = 0; i < len; i++) y[i] = f(y[i]);
+    }
+  }
+}
+
 /** Rows (all leading dims flattened), input and output features. */
 function dims(x: TensorMeta, w: TensorMeta) {
   return { rows: numel(x.shape.slice(0, -1)), k: w.shape[1], n: w.shape[0] };
@@ -68,16 +87,13 @@ export const linear: OpDef<LinearAttrs> = {
   },
   cpu: ({ inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);
-    const act = ACT_CPU[attrs.activation ?? 'none'];
-    // The pre-activation is rounded to the output's precision first, as the unfused pair stores it.
-    const round = out.dtype === 'f32' ? Math.fround : (v: number) => v;
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0;
-        for (let p = 0; p < k; p++) acc += x.data[r * k + p] * w.data[j * k + p];
-        out.data[r * n + j] = act(round(b ? acc + b.data[j] : acc));
-      }
-    }
+    // x · Wᵀ: op(B)[p][j] = W[j][p]. The GEMM adds the bias to each float64 sum before the store
+    // rounds it to the output's precision, as the unfused pair stores the pre-activation.
+    packCpuA(x.data, 0, k, 1, rows, k);
+    packCpuB(w.data, 0, 1, k, k, n);
+    gemmPackedCpu(rows, k, n, out.data, 0, b ? b.data : null);
+    releaseCpuScratch();
+    applyActivationCpu(attrs.activation ?? 'none', out.data);
   },
   webgpu: ({ gpu, inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);

@@ -21,19 +21,49 @@ export interface StridedView {
 /** Copies `shape` elements from a strided view of src into a strided view of dst (CPU). */
 export function copyStridedCpu(dst: TypedArray, dv: StridedView, src: TypedArray, sv: StridedView, shape: readonly number[]): void {
   const n = numel(shape);
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
+  if (n === 0) return;
+  // Merge dims that are contiguous with their neighbour in both views; drop size-1 dims.
+  const dims: number[] = [];
+  const ds: number[] = [];
+  const ss: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d];
+    if (size === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && ds[last] === dv.strides[d] * size && ss[last] === sv.strides[d] * size) {
+      dims[last] *= size;
+      ds[last] = dv.strides[d];
+      ss[last] = sv.strides[d];
+    } else {
+      dims.push(size);
+      ds.push(dv.strides[d]);
+      ss.push(sv.strides[d]);
+    }
+  }
+  if (dims.length === 0) {
+    dst[dv.offset] = src[sv.offset];
+    return;
+  }
+  const r = dims.length;
+  const len = dims[r - 1];
+  const dStep = ds[r - 1];
+  const sStep = ss[r - 1];
+  // Element assignment, TypedArray.set and fill convert values the same way (one rounding to dst's type).
+  const run = dStep === 1 && sStep === 1 ? (d0: number, s0: number) => dst.set(src.subarray(s0, s0 + len), d0)
+    : dStep === 1 && sStep === 0 ? (d0: number, s0: number) => dst.fill(src[s0], d0, d0 + len)
+      : (d0: number, s0: number) => { for (let j = 0; j < len; j++, d0 += dStep, s0 += sStep) dst[d0] = src[s0]; };
+  const idx = new Array<number>(r).fill(0);
   let so = sv.offset;
   let d0 = dv.offset;
-  for (let i = 0; i < n; i++) {
-    dst[d0] = src[so];
-    for (let d = rank - 1; d >= 0; d--) {
+  for (let i = 0; i < n; i += len) {
+    run(d0, so);
+    for (let d = r - 2; d >= 0; d--) {
       idx[d]++;
-      so += sv.strides[d];
-      d0 += dv.strides[d];
-      if (idx[d] < shape[d]) break;
-      so -= sv.strides[d] * idx[d];
-      d0 -= dv.strides[d] * idx[d];
+      so += ss[d];
+      d0 += ds[d];
+      if (idx[d] < dims[d]) break;
+      so -= ss[d] * idx[d];
+      d0 -= ds[d] * idx[d];
       idx[d] = 0;
     }
   }

@@ -52,21 +52,121 @@ function offsets(shape: number[], strides: number[]): number[] {
   return out;
 }
 
-function reduceCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs<ReduceAttrs>): void {
+function reduceCpu(kind: Kind, args: CpuKernelArgs<ReduceAttrs>): void {
+  const { inputs: [x], attrs } = args;
+  const block = contiguousBlock(x.shape, attrs.axes);
+  if (block) reduceBlockCpu(kind, args, block.outer, block.red, block.inner);
+  else reduceGeneralCpu(kind, args);
+}
+
+/**
+ * x viewed as [outer, red, inner] when the reduced axes (ignoring axes of size 1) are adjacent:
+ * the last axis, the first, all of them, or a middle run. Null when kept axes sit between them.
+ */
+function contiguousBlock(shape: readonly number[], axes: number[]): { outer: number; red: number; inner: number } | null {
+  let first = -1;
+  let last = -1;
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1 || !axes.includes(d)) continue;
+    if (first < 0) first = d;
+    last = d;
+  }
+  if (first < 0) return { outer: numel(shape), red: 1, inner: 1 };
+  for (let d = first; d <= last; d++) if (shape[d] !== 1 && !axes.includes(d)) return null;
+  return { outer: numel(shape.slice(0, first)), red: numel(shape.slice(first, last + 1)), inner: numel(shape.slice(last + 1)) };
+}
+
+/**
+ * out[o*inner + i] = reduce over r of x[(o*red + r)*inner + i], r ascending: the order of the
+ * general loop below, so sums round the same way. NaN wins max/min (argmax: the first NaN's index).
+ */
+function reduceBlockCpu(kind: Kind, { inputs: [x], out }: CpuKernelArgs<ReduceAttrs>, outer: number, red: number, inner: number): void {
+  const xd = x.data;
+  const od = out.data;
+  const sum = kind === 'sum' || kind === 'mean';
+  const isMin = kind === 'min';
+  const init = isMin ? Infinity : -Infinity;
+  if (inner === 1) {
+    // Contiguous rows of `red` elements.
+    for (let o = 0; o < outer; o++) {
+      const base = o * red;
+      if (sum) {
+        let acc = 0;
+        for (let r = 0; r < red; r++) acc += xd[base + r];
+        od[o] = kind === 'mean' ? acc / red : acc;
+        continue;
+      }
+      let acc = init;
+      let best = 0;
+      for (let r = 0; r < red; r++) {
+        const v = xd[base + r];
+        if (v !== v) { acc = v; best = r; break; } // NaN wins, as in PyTorch
+        if (isMin ? v < acc : v > acc) { acc = v; best = r; }
+      }
+      od[o] = kind === 'argmax' ? best : acc;
+    }
+    return;
+  }
+  // Reduce whole rows of `inner` elements into a float64 accumulator row (column-wise reduction).
+  const acc = new Float64Array(inner);
+  const best = kind === 'argmax' ? new Int32Array(inner) : null;
+  for (let o = 0; o < outer; o++) {
+    const base = o * red * inner;
+    if (sum) {
+      acc.fill(0);
+      for (let r = 0; r < red; r++) {
+        const row = base + r * inner;
+        for (let i = 0; i < inner; i++) acc[i] += xd[row + i];
+      }
+      const oo = o * inner;
+      if (kind === 'mean') for (let i = 0; i < inner; i++) od[oo + i] = acc[i] / red;
+      else for (let i = 0; i < inner; i++) od[oo + i] = acc[i];
+      continue;
+    }
+    acc.fill(init);
+    best?.fill(0);
+    for (let r = 0; r < red; r++) {
+      const row = base + r * inner;
+      for (let i = 0; i < inner; i++) {
+        const v = xd[row + i];
+        const a = acc[i];
+        // Take v if it beats the current value, or if it is the first NaN (a NaN current value stays).
+        if ((isMin ? v < a : v > a) || (v !== v && a === a)) {
+          acc[i] = v;
+          if (best) best[i] = r;
+        }
+      }
+    }
+    const oo = o * inner;
+    if (best) for (let i = 0; i < inner; i++) od[oo + i] = best[i];
+    else for (let i = 0; i < inner; i++) od[oo + i] = acc[i];
+  }
+}
+
+/** Any set of axes: every kept position walks the reduced offsets in row-major order. */
+function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs<ReduceAttrs>): void {
   const { kept, red } = layout(x.shape, attrs.axes);
   const bases = offsets(kept.shape, kept.strides);
   const inner = offsets(red.shape, red.strides);
-  bases.forEach((base, o) => {
-    let acc = kind === 'max' || kind === 'argmax' ? -Infinity : kind === 'min' ? Infinity : 0;
+  const xd = x.data;
+  const n = inner.length;
+  for (let o = 0; o < bases.length; o++) {
+    const base = bases[o];
+    if (kind === 'sum' || kind === 'mean') {
+      let acc = 0;
+      for (let r = 0; r < n; r++) acc += xd[base + inner[r]];
+      out.data[o] = kind === 'mean' ? acc / n : acc;
+      continue;
+    }
+    let acc = kind === 'min' ? Infinity : -Infinity;
     let best = 0;
-    for (let r = 0; r < inner.length; r++) {
-      const v = x.data[base + inner[r]];
-      if (kind === 'sum' || kind === 'mean') acc += v;
-      else if (Number.isNaN(v)) { acc = v; best = r; break; } // NaN wins, as in PyTorch
+    for (let r = 0; r < n; r++) {
+      const v = xd[base + inner[r]];
+      if (Number.isNaN(v)) { acc = v; best = r; break; } // NaN wins, as in PyTorch
       else if (kind === 'min' ? v < acc : v > acc) { acc = v; best = r; }
     }
-    out.data[o] = kind === 'argmax' ? best : kind === 'mean' ? acc / inner.length : acc;
-  });
+    out.data[o] = kind === 'argmax' ? best : acc;
+  }
 }
 
 /** Below this many reduced elements one thread reduces one output; above, a workgroup does. */

@@ -8,6 +8,7 @@ import * as C from './creation';
 import * as CE from './cross-entropy';
 import { dropout } from './dropout';
 import * as G from './gather';
+import * as IS from './index-select';
 import { linear } from './linear';
 import { matmul } from './matmul';
 import * as M from './movement';
@@ -31,6 +32,7 @@ export const OPS = {
   norm: N.norm, normGrad: N.normGrad, normStats: N.normStats, normEval: N.normEval,
   reshape: M.reshape, permute: M.permute, slice: M.slice, padSlice: M.padSlice, concat: M.concat,
   broadcastTo: M.broadcastTo, copy: M.copy, gather: G.gather, scatterAdd: G.scatterAdd,
+  indexSelect: IS.indexSelect, indexAdd: IS.indexAdd,
   fill: C.fill, arange: C.arange, eye: C.eye, random: C.random, cast: C.cast,
 } satisfies Record<string, OpDef>;
 

@@ -15,17 +15,26 @@ function rows(shape: readonly number[], axis: number) {
 
 function softmaxCpu(log: boolean, { inputs: [x], out, attrs }: CpuKernelArgs<SoftmaxAttrs>): void {
   const { outer, n, inner } = rows(x.shape, attrs.axis);
+  const xd = x.data;
+  const od = out.data;
+  // exp(x - m) per row in float64, computed once and reused for the sum and the output.
+  const e = new Float64Array(n);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let m = -Infinity;
-      for (let k = 0; k < n; k++) m = Math.max(m, x.data[base + k * inner]);
+      for (let k = 0, q = base; k < n; k++, q += inner) m = Math.max(m, xd[q]);
       let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(x.data[base + k * inner] - m);
-      const logS = Math.log(s);
-      for (let k = 0; k < n; k++) {
-        const z = x.data[base + k * inner] - m;
-        out.data[base + k * inner] = log ? z - logS : Math.exp(z) / s;
+      for (let k = 0, q = base; k < n; k++, q += inner) {
+        const v = Math.exp(xd[q] - m);
+        e[k] = v;
+        s += v;
+      }
+      if (log) {
+        const logS = Math.log(s);
+        for (let k = 0, q = base; k < n; k++, q += inner) od[q] = (xd[q] - m) - logS;
+      } else {
+        for (let k = 0, q = base; k < n; k++, q += inner) od[q] = e[k] / s;
       }
     }
   }
