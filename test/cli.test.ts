@@ -124,7 +124,7 @@ describe('webtrain train', () => {
     };
     await make('train', 100, true);
     await make('t10k', 20, false);
-    const r = await webtrain('train', '--data', `idx:${idx}`, '--model', 'mlp:8', '--epochs', '5', '--device', 'cpu', '--out', join(dir, 'idx-run'), '--json');
+    const r = await webtrain('train', '--data', `idx:${idx}`, '--model', 'mlp:8', '--epochs', '30', '--lr', '0.02', '--batch-size', '16', '--device', 'cpu', '--out', join(dir, 'idx-run'), '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/data: idx:.*: 90 train, 10 valid, 20 test examples, 16 inputs, 10 classes/);
     expect(r.stderr).toMatch(/model: mlp 16-8-10 relu/);

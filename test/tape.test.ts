@@ -88,6 +88,22 @@ describe.each(backends)('%s', (backend) => {
     expect(res.maxAbsError).toBeLessThan(1e-6);
   });
 
+  test('backward skips the gradients of inputs that need none (a whole matmul for a first layer)', async () => {
+    const x = T([[1, 2], [3, 4], [5, 6]]);
+    const w = T([[0.5, -1], [2, 0.25]], { requiresGrad: true });
+    const dispatches = () => wt.stats().dispatches;
+    let before = dispatches();
+    x.matmul(w).sum().backward();
+    const withoutX = dispatches() - before;
+    close(await w.grad!.data(), [9, 9, 12, 12]); // xᵀ · ones
+    const x2 = T([[1, 2], [3, 4], [5, 6]], { requiresGrad: true });
+    w.grad = null;
+    before = dispatches();
+    x2.matmul(w).sum().backward();
+    if (backend === 'webgpu') expect(dispatches() - before).toBe(withoutX + 1);
+    close(await x2.grad!.data(), [-0.5, 2.25, -0.5, 2.25, -0.5, 2.25]); // ones · wᵀ
+  });
+
   test('a chain of 50 ops followed by one read back submits once', async () => {
     if (backend !== 'webgpu') return;
     const gpu = getBackend('webgpu') as WebGPUBackend;

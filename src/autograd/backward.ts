@@ -94,7 +94,8 @@ function walk(y: Tensor, gy: Tensor | undefined, opts: BackwardOptions,
       }
       checkVersions(node);
       // tidy: a vjp's temporaries (masks, partial products) are freed, its returned gradients kept.
-      const gis = tidy(() => node.op.vjp!({ inputs: node.inputs, y: node.output, attrs: node.attrs }, g));
+      const needsGrad = node.inputs.map((x) => x.requiresGrad);
+      const gis = tidy(() => node.op.vjp!({ inputs: node.inputs, y: node.output, attrs: node.attrs, needsGrad }, g));
       const unheld = (gi: Tensor) => gi !== g && !holders.has(gi);
       node.inputs.forEach((x, k) => {
         const gi = gis[k];

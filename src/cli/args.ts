@@ -13,6 +13,7 @@ export class UsageError extends Error {
   }
 }
 
+/** The values each flag accepts (checked here, listed in the usage errors). */
 export const DATA_NAMES = ['mnist', 'spirals', 'moons', 'circles', 'xor', 'blobs'] as const;
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'leakyRelu', 'gelu'] as const;
 export const NORMS = ['none', 'batch', 'layer'] as const;
@@ -62,6 +63,7 @@ export function defaultsFor(data: string): Pick<TrainConfig, 'sizes' | 'epochs' 
   return { sizes: [64, 64], epochs: 100, batchSize: 32, lr: 1e-2, schedule: 'constant', valid: 0.15 };
 }
 
+/** `webtrain train --help`. */
 export const USAGE = `Usage: webtrain train [flags]
 
 Trains a classifier and reports its accuracy on held-out test data.
@@ -108,6 +110,7 @@ Running
 
 Example: webtrain train --data mnist --epochs 5 --out runs/quick`;
 
+/** node:util parseArgs options: every value is a string, checked by resolveConfig. */
 const OPTIONS = {
   data: { type: 'string' },
   model: { type: 'string' },

@@ -115,15 +115,14 @@ export const linear: OpDef<LinearAttrs> = {
   //   relu' = [y > 0],  tanh' = 1 - y²,  sigmoid' = y (1 - y).
   // Over the rows r of x (leading dims flattened): gx = gz W,  gW = gzᵀ x = Σ_r gz_r ⊗ x_r,
   // gb = Σ_r gz_r. The transposes are matmul kernel flags, never materialized.
-  vjp: ({ inputs: [x, w, b], y, attrs }, gy) => {
+  vjp: ({ inputs: [x, w, b], y, attrs, needsGrad }, gy) => {
     const gz = activationGrad(attrs.activation ?? 'none', y, gy);
     const k = w.shape[1];
     const n = w.shape[0];
     const gz2 = gz.reshape([-1, n]);
-    const x2 = x.reshape([-1, k]);
-    const gx = matmulRaw(gz2, w, {}).reshape([...x.shape]);
-    const gw = matmulRaw(gz2, x2, { transA: true });
-    return b ? [gx, gw, gz2.sum(0)] : [gx, gw];
+    const gx = needsGrad[0] ? matmulRaw(gz2, w, {}).reshape([...x.shape]) : null;
+    const gw = needsGrad[1] ? matmulRaw(gz2, x.reshape([-1, k]), { transA: true }) : null;
+    return b ? [gx, gw, needsGrad[2] ? gz2.sum(0) : null] : [gx, gw];
   },
   save: 'both',
   shaderVariants: [false, true].flatMap((tiled) => [false, true].flatMap((bias) =>

@@ -107,12 +107,12 @@ export const matmul: OpDef<MatmulAttrs> = {
     });
   },
   // C = op(A) op(B):  dA = dC op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ dC (likewise).
-  vjp: ({ inputs: [a, b], attrs }, gy) => {
+  vjp: ({ inputs: [a, b], attrs, needsGrad }, gy) => {
     const tA = !!attrs.transA;
     const tB = !!attrs.transB;
-    const ga = tA ? mm(b, gy, tB, true) : mm(gy, b, false, !tB);
-    const gb = tB ? mm(gy, a, true, tA) : mm(a, gy, !tA, false);
-    return [unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)];
+    const ga = needsGrad[0] ? unbroadcast(tA ? mm(b, gy, tB, true) : mm(gy, b, false, !tB), a.shape) : null;
+    const gb = needsGrad[1] ? unbroadcast(tB ? mm(gy, a, true, tA) : mm(a, gy, !tA, false), b.shape) : null;
+    return [ga, gb];
   },
   save: 'inputs',
   shaderVariants: flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),

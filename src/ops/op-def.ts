@@ -47,6 +47,11 @@ export interface VjpArgs<A> {
   /** The op's output (readable only if `save` includes 'output'). */
   y: Tensor;
   attrs: A;
+  /**
+   * Which inputs need a gradient: a vjp may return null for the others and skip their work (the
+   * first layer's input gradient is a whole matmul nobody reads).
+   */
+  needsGrad: boolean[];
 }
 
 /** A test case: input shapes and how to fill them. Used by the registry-driven op table. */

@@ -117,7 +117,7 @@ export interface FitOptions {
   shuffle?: boolean;
   /** How many times per epoch the device-side metric accumulators are read back (default 4). */
   readsPerEpoch?: number;
-  /** Save {model, optimizer, step} with wt.io.save every `every` steps (and after the last one). */
+  /** Save {model, optimizer, step, meta: {...meta, epoch}} with wt.io.save every `every` steps of this fit, and after its last step. */
   checkpoint?: { path: string; every: number; meta?: Record<string, unknown> };
   /** Epoch to start at (resuming: epochs initialEpoch .. epochs-1 run, with the same shuffles as an uninterrupted run). */
   initialEpoch?: number;
@@ -185,6 +185,7 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
   };
 
   const history: History = { epochs: [], stoppedEarly: false, bestEpoch: -1 };
+  const modes = model.modules().map((m) => m.training); // restored at the end (fit trains in train mode)
   let best: Best | null = null;
   let step = 0;
   const pacer = new Pacer(yieldEveryMs);
@@ -228,7 +229,7 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
           const r = acc.latest();
           await callbacks.onBatchEnd(batch - 1, { epoch, batch: batch - 1, step, size: b.x.shape[0], trainLoss: r?.loss, trainAccuracy: r?.accuracy });
         }
-        if (checkpoint && step % checkpoint.every === 0) await saveCheckpoint(checkpoint, model, optimizer, step, epoch);
+        if (checkpoint && step % checkpoint.every === 0) await saveCheckpoint(checkpoint, model, optimizer, epoch);
         await pacer.maybeYield();
       }
       const trained = await acc.finish();
@@ -262,13 +263,14 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
         break;
       }
     }
-    if (checkpoint && step % checkpoint.every !== 0 && step > 0) await saveCheckpoint(checkpoint, model, optimizer, step, history.epochs.at(-1)!.epoch);
+    if (checkpoint && step % checkpoint.every !== 0 && step > 0) await saveCheckpoint(checkpoint, model, optimizer, history.epochs.at(-1)!.epoch);
     if (es?.restoreBest && best?.weights && best.epoch !== history.epochs.at(-1)?.epoch) {
       model.loadStateDict(best.weights);
     }
     await callbacks.onTrainEnd?.(history);
     return history;
   } finally {
+    model.modules().forEach((m, i) => { m.training = modes[i]; });
     if (best?.weights) for (const t of best.weights.values()) t.dispose();
     for (const ds of moved) ds.dispose?.();
     if (ownOptimizer) optimizer.dispose();
@@ -438,9 +440,10 @@ function snapshot(model: Module, into: Map<string, Tensor> | null): Map<string, 
   });
 }
 
-async function saveCheckpoint(cp: NonNullable<FitOptions['checkpoint']>, model: Module, optimizer: Optimizer<any>, step: number, epoch: number) {
+/** Saves with wt.io; the step recorded is the optimizer's own count (it goes on across resumed fits). */
+async function saveCheckpoint(cp: NonNullable<FitOptions['checkpoint']>, model: Module, optimizer: Optimizer<any>, epoch: number) {
   const io = await import('../io/index');
-  await io.save(cp.path, { model, optimizer, step, meta: { ...cp.meta, epoch } });
+  await io.save(cp.path, { model, optimizer, step: optimizer.paramGroups[0].step, meta: { ...cp.meta, epoch } });
 }
 
 function lastLr(opt: Optimizer<any>): number {

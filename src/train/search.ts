@@ -19,7 +19,7 @@
 import { WebtrainError } from '../errors';
 import { uniformAt } from '../random/philox';
 
-/** What trainFn returns: a score, or an object with one. */
+/** What trainFn returns: a score, or an object with one (kept whole as the trial's result). */
 export type TrialOutcome = number | ({ score: number } & Record<string, unknown>);
 
 export interface Trial<C, R extends TrialOutcome = TrialOutcome> {
