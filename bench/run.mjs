@@ -1,12 +1,22 @@
-// Baseline benchmark: f32 matmul and one MLP training step, per engine (only webtrain for now; a peer
-// such as TF.js or jax-js is one more entry in ENGINES with the same two case builders).
-// Run: npm run bench [-- --quick] [-- --cpu] [-- --only mlp]   (or, after `npm run build`: node bench/run.mjs ...)
-// Writes bench/out/results-<device>.json and prints a markdown table.
+// Benchmark: f32 matmul and one MLP training step, per engine, all engines in the same Node process:
+// webtrain, then TensorFlow.js with its WebGPU backend (`@tensorflow/tfjs-core` +
+// `@tensorflow/tfjs-backend-webgpu`, devDependencies) on its own Dawn instance from the `webgpu` package.
+// Run: npm run bench [-- --quick] [-- --cpu] [-- --only mlp] [-- --engine tfjs]
+//   (or, after `npm run build`: node bench/run.mjs ...)
+// --engine NAME runs only the engines whose name contains NAME ('webtrain' or 'tfjs'); --cpu runs webtrain's
+// CPU backend and skips TF.js (a WebGPU-only engine here).
+// Writes bench/out/results-<device>.json and prints markdown tables: one per engine, then webtrain and
+// TF.js side by side with the ratio TF.js ms / webtrain ms (> 1: webtrain is faster).
+//
+// TF.js is loaded from a bundle of its ESM build (bench/tfjs-entry.mjs → bench/out/tfjs-webgpu.mjs, built
+// here with rolldown when missing; TFJS_BUNDLE=path uses another): its CommonJS Node build has no
+// gradients, and its ESM files use extensionless imports that Node cannot load unbundled.
 //
 // Timing: each case runs `inner` iterations per timed block with no read back inside the block, then
 // forces a sync by awaiting a 1-element read; ms/iteration = block time / inner. Warm-up blocks first
 // (pipeline compilation, buffer pool), then the median over the timed blocks.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as wt from '../dist/webtrain.js';
 
 const args = process.argv.slice(2);
@@ -15,6 +25,7 @@ const cpu = args.includes('--cpu');
 const REPS = quick ? 3 : 9; // timed blocks per case
 const WARMUP = quick ? 1 : 2; // warm-up blocks per case
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null; // run the cases whose id contains this
+const engineFilter = args.includes('--engine') ? args[args.indexOf('--engine') + 1] : null;
 
 // ---------------------------------------------------------------------------------------------
 // Engines. Each: init() → { device, description, software }; matmul(n) and mlpStep(batch) → a case
@@ -23,6 +34,7 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null; 
 
 const webtrain = {
   name: 'webtrain',
+  label: 'webtrain',
   async init() {
     const info = await wt.init({ backend: cpu ? 'cpu' : 'webgpu' });
     const a = info.adapter ?? {};
@@ -67,7 +79,110 @@ const webtrain = {
   shutdown: () => wt.shutdown(),
 };
 
-const ENGINES = [webtrain];
+// TensorFlow.js, WebGPU backend. TF.js's webgpu backend registers itself at import time only when
+// `navigator.gpu` exists, so the shim comes first: the `webgpu` package's globals (GPUBufferUsage, …)
+// and navigator.gpu from its own `create([])` (a second Dawn instance in this process, created after
+// webtrain's engine has shut down; the GPU object stays referenced in `tfGpu`: Dawn crashes if it is
+// garbage collected). Default TF.js flags (it submits every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE = 15
+// dispatches), as a user gets it.
+let tf = null;
+let tfGpu = null; // keep alive
+const tfGpus = []; // likewise, probes
+const tfCount = { dispatches: 0, submits: 0 };
+
+async function loadTfjs() {
+  const bench = fileURLToPath(new URL('.', import.meta.url));
+  const bundle = process.env.TFJS_BUNDLE ?? `${bench}out/tfjs-webgpu.mjs`;
+  if (!existsSync(bundle)) {
+    const { build } = await import('rolldown');
+    await build({
+      input: `${bench}tfjs-entry.mjs`, platform: 'node', resolve: { mainFields: ['module', 'main'] },
+      output: { file: bundle, format: 'esm' }, logLevel: 'warn',
+    });
+  }
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  tfGpu = create([]);
+  // No usable Vulkan driver: Chromium's SwiftShader, as webtrain's own fallback does (which sets the
+  // variable itself when webtrain's engine ran first in this process).
+  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(swiftshader) && !(await tfGpu.requestAdapter())) {
+    process.env.VK_ICD_FILENAMES = swiftshader;
+    tfGpus.push(tfGpu);
+    tfGpu = create([]);
+  }
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: tfGpu, userAgent: 'node' }, configurable: true, writable: true });
+  return import(pathToFileURL(bundle).href);
+}
+
+const tfjs = {
+  name: 'tfjs',
+  label: 'TF.js',
+  async init() {
+    tf = await loadTfjs();
+    if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend did not initialize');
+    await tf.ready();
+    const b = tf.backend();
+    // Dispatch and submit counts: TF.js counts dispatches per pass (dispatchCountInPass, reset at each
+    // submitQueue()); wrap submitQueue to accumulate them.
+    const submit = b.submitQueue.bind(b);
+    b.submitQueue = () => { tfCount.dispatches += b.dispatchCountInPass; tfCount.submits++; submit(); };
+    const a = b.adapterInfo ?? {};
+    const info = { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description };
+    const software = /swiftshader|llvmpipe|lavapipe|software/i.test(Object.values(info).join(' '));
+    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+    return { device: (software && info.architecture) || info.device || info.description || 'webgpu', description: `${description} (TF.js ${tf.version_core})`, software, backend: 'webgpu' };
+  },
+  matmul(n) {
+    const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+    let c = null;
+    return {
+      run() { c?.dispose(); c = tf.matMul(a, b); },
+      sync: () => tfReadOne(c),
+      dispose() { c?.dispose(); a.dispose(); b.dispose(); },
+    };
+  },
+  // The same step with TF.js's own layers-free API: variables (He-normal weights, zero biases),
+  // matMul + add + relu, tf.losses.softmaxCrossEntropy on one-hot labels (mean over the batch),
+  // tf.train.adam(1e-3).minimize (gradients through tf.variableGrads, then applyGradients).
+  mlpStep(batch, sizes = [784, 256, 128, 10]) {
+    const x = tf.randomNormal([batch, sizes[0]], 0, 1, 'float32', 3);
+    const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(randomLabels(batch, sizes.at(-1), 4), 'int32'), sizes.at(-1)), 'float32'));
+    const params = [];
+    for (let i = 1; i < sizes.length; i++) {
+      params.push(tf.variable(tf.randomNormal([sizes[i - 1], sizes[i]], 0, Math.sqrt(2 / sizes[i - 1]), 'float32', 10 + i)));
+      params.push(tf.variable(tf.zeros([sizes[i]])));
+    }
+    const forward = () => {
+      let h = x;
+      for (let i = 0; i < params.length; i += 2) {
+        h = tf.add(tf.matMul(h, params[i]), params[i + 1]);
+        if (i + 2 < params.length) h = tf.relu(h);
+      }
+      return tf.losses.softmaxCrossEntropy(y, h);
+    };
+    const optimizer = tf.train.adam(1e-3);
+    let loss = null;
+    return {
+      run() { loss?.dispose(); loss = optimizer.minimize(forward, true, params); },
+      sync: () => tfReadOne(loss),
+      dispose() { loss?.dispose(); optimizer.dispose(); for (const p of params) p.dispose(); x.dispose(); y.dispose(); },
+    };
+  },
+  memory() { const m = tf.memory(); return { numTensors: m.numTensors, numBytes: m.numBytes, numBytesInGPU: m.numBytesInGPU }; },
+  counters() { const b = tf.backend(); return { dispatches: tfCount.dispatches + (b.dispatchCountInPass ?? 0), submits: tfCount.submits }; },
+  shutdown() { tf.engine().reset(); },
+};
+
+async function tfReadOne(t) {
+  const one = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
+  await one.data();
+  one.dispose();
+}
+
+const ENGINES = [webtrain, ...(cpu ? [] : [tfjs])].filter((e) => !engineFilter || e.name.includes(engineFilter));
 
 // ---------------------------------------------------------------------------------------------
 // Cases: sizes depend on whether the first engine runs on a real GPU.
@@ -133,9 +248,9 @@ async function main() {
   let device;
   for (const engine of ENGINES) {
     const info = await engine.init();
-    device ??= info;
-    const targetMs = info.software ? (quick ? 100 : 250) : (quick ? 30 : 100);
-    const cases = casesFor(info.software).filter((c) => !only || c.id.includes(only));
+    device ??= info; // case sizes follow the first engine's adapter, so every engine runs the same cases
+    const targetMs = device.software ? (quick ? 100 : 250) : (quick ? 30 : 100);
+    const cases = casesFor(device.software).filter((c) => !only || c.id.includes(only));
     const rows = [];
     for (const c of cases) {
       const r = await timeCase(engine, c, targetMs);
@@ -190,7 +305,19 @@ function table(results) {
       lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.hostMs)} | ${fmt(r.gflops)} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${r.inner} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} |`);
     }
     const m = e.memory;
-    lines.push(`\nwt.memory() after the run: ${m.numTensors} live tensors, ${m.numBytes} bytes live, ${m.pooledBytes} bytes pooled`);
+    if (e.name === 'webtrain') lines.push(`\nwt.memory() after the run: ${m.numTensors} live tensors, ${m.numBytes} bytes live, ${m.pooledBytes} bytes pooled`);
+    else lines.push(`\ntf.memory() after the run: ${m.numTensors} live tensors, ${m.numBytes} bytes live, ${m.numBytesInGPU} bytes in GPU buffers`);
+  }
+  const [w, p] = [results.engines.find((e) => e.name === 'webtrain'), results.engines.find((e) => e.name === 'tfjs')];
+  if (w && p) {
+    lines.push(`\n### Side by side: webtrain vs TF.js WebGPU (same process, ${w.description})\n`);
+    lines.push('| case | webtrain ms | TF.js ms | ratio TF.js / webtrain | webtrain dispatches/iter | TF.js dispatches/iter | webtrain submits/block | TF.js submits/block |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of w.cases) {
+      const q = p.cases.find((c) => c.id === r.id);
+      if (!q) continue;
+      lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(q.ms)} | ${(q.ms / r.ms).toFixed(2)}× | ${fmt(r.dispatchesPerIter)} | ${fmt(q.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} | ${fmt(q.submitsPerBlock)} |`);
+    }
   }
   return lines.join('\n');
 }
