@@ -15,11 +15,11 @@ describe.each(backends)('%s', (backend) => {
 });
 
 // Each adapter runs one matmul variant (see WebGPUBackend.tuning); run the other one here too.
-test.runIf(backends.includes('webgpu'))('matmul, the variant this adapter does not pick', async () => {
+test.runIf(backends.includes('webgpu')).each(['matmul', 'linear'] as const)('%s, the kernel variant this adapter does not pick', async (name) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
   gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
   try {
-    expect(await checkOp('matmul', 'webgpu')).toEqual([]);
+    expect(await checkOp(name, 'webgpu')).toEqual([]);
   } finally {
     gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
   }

@@ -10,7 +10,7 @@ import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
-import { gemmPackedCpu, matmulDefines, MATMUL_TILE, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
+import { gemmPackedCpu, matmulDefines, matmulTile, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
 import { matmulRaw } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
@@ -97,8 +97,9 @@ export const linear: OpDef<LinearAttrs> = {
   },
   webgpu: ({ gpu, inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);
-    const rowGroups = Math.ceil(rows / MATMUL_TILE);
-    if (rowGroups > 65535) fail('linear', `${rows} rows exceed the WebGPU dispatch limit of ${65535 * MATMUL_TILE}; split the batch`);
+    const tile = matmulTile(gpu.tuning.tiledMatmul);
+    const rowGroups = Math.ceil(rows / tile);
+    if (rowGroups > 65535) fail('linear', `${rows} rows exceed the WebGPU dispatch limit of ${65535 * tile}; split the batch`);
     // One matrix (batch rank 0): the leading dims of x are rows of A, contiguous.
     const u = new Uniforms().u32(rows).u32(n).u32(k).u32(0)
       .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK);
@@ -108,7 +109,7 @@ export const linear: OpDef<LinearAttrs> = {
       defines: linearDefines(gpu.tuning.tiledMatmul, !!b, attrs.activation ?? 'none'),
       uniforms: u,
       bindings: b ? [out.buffer, x.buffer, w.buffer, b.buffer] : [out.buffer, x.buffer, w.buffer],
-      workgroups: [Math.ceil(n / MATMUL_TILE), rowGroups, 1],
+      workgroups: [Math.ceil(n / tile), rowGroups, 1],
     });
   },
   // z = x Wᵀ + b, y = act(z):  gz = gy * act'(z), with act' read off the output y:
@@ -129,6 +130,7 @@ export const linear: OpDef<LinearAttrs> = {
     LINEAR_ACTIVATIONS.map((act) => ({ shader: 'matmul', defines: linearDefines(tiled, bias, act) })))),
   samples: [
     { inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }], note: 'bias' },
+    { inputs: [{ shape: [70, 20] }, { shape: [130, 20] }, { shape: [130] }], attrs: { activation: 'tanh' }, note: 'several 64x64 tiles, ragged' },
     { inputs: [{ shape: [4, 5] }, { shape: [3, 5] }], note: 'no bias' },
     { inputs: [{ shape: [5] }, { shape: [3, 5] }, { shape: [3] }], attrs: { activation: 'relu' }, note: '1-D x, relu' },
     { inputs: [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], attrs: { activation: 'tanh' }, note: '3-D x, tanh' },

@@ -32,9 +32,11 @@ function batchShapes(a: TensorMeta, b: TensorMeta) {
   return { aBatch, bBatch, batch };
 }
 
-/** The kernel's tile: workgroups of TILE x TILE threads, one output each. */
-export const MATMUL_TILE = 16;
-const TILE = MATMUL_TILE;
+/**
+ * The block of C one workgroup (16x16 threads) computes: 64x64 with workgroup-memory tiles and a 4x4
+ * register block per thread (GPUs), 16x16 with one output per thread on the untiled path.
+ */
+export const matmulTile = (tiled: boolean) => (tiled ? 64 : 16);
 
 /**
  * The matmul kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
@@ -103,7 +105,7 @@ export const matmul: OpDef<MatmulAttrs> = {
       defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul),
       uniforms: u,
       bindings: [out.buffer, a.buffer, b.buffer],
-      workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), batchCount],
+      workgroups: [Math.ceil(n / matmulTile(gpu.tuning.tiledMatmul)), Math.ceil(m / matmulTile(gpu.tuning.tiledMatmul)), batchCount],
     });
   },
   // C = op(A) op(B):  dA = dC op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ dC (likewise).
@@ -124,6 +126,7 @@ export const matmul: OpDef<MatmulAttrs> = {
     { inputs: [{ shape: [2, 3, 4] }, { shape: [4, 2] }], note: 'batched, broadcast B' },
     { inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 5] }], note: 'broadcast batch dims' },
     { inputs: [{ shape: [17, 33] }, { shape: [33, 18] }], note: 'ragged tiles' },
+    { inputs: [{ shape: [20, 70] }, { shape: [130, 20] }], attrs: { transA: true, transB: true }, note: 'several 64x64 tiles, ragged, transposed' },
   ],
 };
 
