@@ -3,24 +3,11 @@
  * (WGSL has no f64), where it is used for finite-difference gradient checks.
  */
 export type DType = 'f32' | 'i32' | 'f64';
-export const DTYPES: readonly DType[] = ['f32', 'i32', 'f64'];
 
 export type TypedArray = Float32Array | Int32Array | Float64Array;
 
 export function bytesPerElement(dtype: DType): number {
   return dtype === 'f64' ? 8 : 4;
-}
-
-export function isFloat(dtype: DType): boolean {
-  return dtype !== 'i32';
-}
-
-export function typedArrayFor(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case 'f32': return new Float32Array(n);
-    case 'i32': return new Int32Array(n);
-    case 'f64': return new Float64Array(n);
-  }
 }
 
 export function toTypedArray(dtype: DType, values: ArrayLike<number>): TypedArray {
