@@ -10,7 +10,7 @@ import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
-import { gemmPackedCpu, matmulDefines, matmulTile, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
+import { gemmPackedCpu, matmulDefines, MATMUL_TILE, packCpuA, packCpuB, releaseCpuScratch, vec4Loads, type Vec4Loads } from './matmul';
 import { matmulRaw } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
@@ -97,19 +97,18 @@ export const linear: OpDef<LinearAttrs> = {
   },
   webgpu: ({ gpu, inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);
-    const tile = matmulTile(gpu.tuning.tiledMatmul);
-    const rowGroups = Math.ceil(rows / tile);
-    if (rowGroups > 65535) fail('linear', `${rows} rows exceed the WebGPU dispatch limit of ${65535 * tile}; split the batch`);
+    const rowGroups = Math.ceil(rows / MATMUL_TILE);
+    if (rowGroups > 65535) fail('linear', `${rows} rows exceed the WebGPU dispatch limit of ${65535 * MATMUL_TILE}; split the batch`);
     // One matrix (batch rank 0): the leading dims of x are rows of A, contiguous.
     const u = new Uniforms().u32(rows).u32(n).u32(k).u32(0)
       .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK);
     gpu.dispatch({
       label: 'linear',
       shader: 'matmul',
-      defines: linearDefines(gpu.tuning.tiledMatmul, !!b, attrs.activation ?? 'none'),
+      defines: linearDefines(gpu.tuning.tiledMatmul, !!b, attrs.activation ?? 'none', vec4Loads(gpu.tuning.tiledMatmul, false, true, rows, k, n)),
       uniforms: u,
       bindings: b ? [out.buffer, x.buffer, w.buffer, b.buffer] : [out.buffer, x.buffer, w.buffer],
-      workgroups: [Math.ceil(n / tile), rowGroups, 1],
+      workgroups: [Math.ceil(n / MATMUL_TILE), rowGroups, 1],
     });
   },
   // z = x Wᵀ + b, y = act(z):  gz = gy * act'(z), with act' read off the output y:
@@ -126,8 +125,8 @@ export const linear: OpDef<LinearAttrs> = {
     return b ? [gx, gw, needsGrad[2] ? gz2.sum(0) : null] : [gx, gw];
   },
   save: 'both',
-  shaderVariants: [false, true].flatMap((tiled) => [false, true].flatMap((bias) =>
-    LINEAR_ACTIVATIONS.map((act) => ({ shader: 'matmul', defines: linearDefines(tiled, bias, act) })))),
+  shaderVariants: ([[true, 'scalar'], [false, 'scalar'], [false, 'dot4']] as const).flatMap(([tiled, loads]) => [false, true].flatMap((bias) =>
+    LINEAR_ACTIVATIONS.map((act) => ({ shader: 'matmul', defines: linearDefines(tiled, bias, act, loads) })))),
   samples: [
     { inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }], note: 'bias' },
     { inputs: [{ shape: [70, 20] }, { shape: [130, 20] }, { shape: [130] }], attrs: { activation: 'tanh' }, note: 'several 64x64 tiles, ragged' },
@@ -138,6 +137,7 @@ export const linear: OpDef<LinearAttrs> = {
     { inputs: [{ shape: [2, 3, 6] }, { shape: [2, 6] }], attrs: { activation: 'relu' }, note: '3-D x, no bias, relu' },
     { inputs: [{ shape: [17, 33] }, { shape: [18, 33] }, { shape: [18] }], attrs: { activation: 'relu' }, note: 'ragged tiles, relu' },
     { inputs: [{ shape: [17, 33] }, { shape: [18, 33] }, { shape: [18] }], attrs: { activation: 'sigmoid' }, note: 'ragged tiles, sigmoid' },
+    { inputs: [{ shape: [70, 12] }, { shape: [66, 12] }, { shape: [66] }], attrs: { activation: 'relu' }, note: 'K % 4 == 0 (vec4 loads untiled), several tiles' },
     {
       inputs: [{ shape: [3, 2], values: [NaN, 1, -1, 2, 0.5, -3] }, { shape: [3, 2] }, { shape: [3] }],
       attrs: { activation: 'relu' }, noGrad: true, note: 'NaN propagates through relu',
@@ -146,8 +146,8 @@ export const linear: OpDef<LinearAttrs> = {
 };
 
 /** The matmul kernel's defines for a Linear: x · Wᵀ (TRANS_B), bias and activation in the write-back. */
-function linearDefines(tiled: boolean, bias: boolean, act: LinearActivation) {
-  return matmulDefines(false, true, tiled, bias, ACT_FN[act]);
+function linearDefines(tiled: boolean, bias: boolean, act: LinearActivation, loads: Vec4Loads = 'scalar') {
+  return matmulDefines(false, true, tiled, bias, ACT_FN[act], loads);
 }
 
 /** gy * act'(z), with the derivative written in terms of the output y = act(z). */

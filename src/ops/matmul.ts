@@ -33,17 +33,33 @@ function batchShapes(a: TensorMeta, b: TensorMeta) {
 }
 
 /**
- * The block of C one workgroup (16x16 threads) computes: 64x64 with workgroup-memory tiles and a 4x4
- * register block per thread (GPUs), 16x16 with one output per thread on the untiled path.
+ * The block of C one workgroup (16x16 threads, 4x4 outputs each) computes, in both kernel variants:
+ * with workgroup-memory tiles (GPUs) or straight from global memory (software adapters).
  */
-export const matmulTile = (tiled: boolean) => (tiled ? 64 : 16);
+export const MATMUL_TILE = 64;
 
 /**
  * The matmul kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
  * write-back; plain matmul uses neither (and then shares its pipeline with a bias-free Linear).
  */
-export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone') =>
-  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT });
+export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone', loads: Vec4Loads = 'scalar') =>
+  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4' });
+
+/** How the untiled kernel loads its operands: see vec4Loads. */
+export type Vec4Loads = 'scalar' | 'dot4' | 'outer4';
+
+/**
+ * The untiled kernel (software adapters; the tiled one stages through workgroup memory instead)
+ * loads vec4s where both operands are contiguous along the same direction and every vec4 is
+ * aligned: along K for A · Bᵀ when K % 4 == 0 ('dot4'); along rows of Aᵀ and columns of B for
+ * Aᵀ · B when M % 4 == 0 and N % 4 == 0 ('outer4', the weight gradient of a Linear).
+ */
+export function vec4Loads(tiled: boolean, transA: boolean, transB: boolean, m: number, k: number, n: number): Vec4Loads {
+  if (tiled) return 'scalar';
+  if (!transA && transB && k % 4 === 0) return 'dot4';
+  if (transA && !transB && m % 4 === 0 && n % 4 === 0) return 'outer4';
+  return 'scalar';
+}
 const flags = [false, true];
 
 export const matmul: OpDef<MatmulAttrs> = {
@@ -102,10 +118,11 @@ export const matmul: OpDef<MatmulAttrs> = {
     gpu.dispatch({
       label: 'matmul',
       shader: 'matmul',
-      defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul),
+      defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul, false, 'actNone',
+        vec4Loads(gpu.tuning.tiledMatmul, !!attrs.transA, !!attrs.transB, m, k, n)),
       uniforms: u,
       bindings: [out.buffer, a.buffer, b.buffer],
-      workgroups: [Math.ceil(n / matmulTile(gpu.tuning.tiledMatmul)), Math.ceil(m / matmulTile(gpu.tuning.tiledMatmul)), batchCount],
+      workgroups: [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batchCount],
     });
   },
   // C = op(A) op(B):  dA = dC op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ dC (likewise).
@@ -117,7 +134,11 @@ export const matmul: OpDef<MatmulAttrs> = {
     return [ga, gb];
   },
   save: 'inputs',
-  shaderVariants: flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
+  shaderVariants: [
+    ...flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
+    { shader: 'matmul', defines: matmulDefines(false, true, false, false, 'actNone', 'dot4') },
+    { shader: 'matmul', defines: matmulDefines(true, false, false, false, 'actNone', 'outer4') },
+  ],
   samples: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 5] }] },
     { inputs: [{ shape: [4, 3] }, { shape: [4, 5] }], attrs: { transA: true } },
@@ -127,6 +148,8 @@ export const matmul: OpDef<MatmulAttrs> = {
     { inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 5] }], note: 'broadcast batch dims' },
     { inputs: [{ shape: [17, 33] }, { shape: [33, 18] }], note: 'ragged tiles' },
     { inputs: [{ shape: [20, 70] }, { shape: [130, 20] }], attrs: { transA: true, transB: true }, note: 'several 64x64 tiles, ragged, transposed' },
+    { inputs: [{ shape: [2, 70, 8] }, { shape: [66, 8] }], attrs: { transB: true }, note: 'A · Bᵀ with K % 4 == 0 (vec4 loads untiled), batched, several tiles' },
+    { inputs: [{ shape: [2, 5, 68] }, { shape: [5, 72] }], attrs: { transA: true }, note: 'Aᵀ · B with M, N % 4 == 0 (vec4 loads untiled), batched, ragged tiles' },
   ],
 };
 

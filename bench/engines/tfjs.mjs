@@ -1,0 +1,75 @@
+// TensorFlow.js with its WebGPU backend as a benchmark engine (bench/harness.mjs has the contract).
+// `loadTf()` returns the tf namespace with the WebGPU backend registered and gradients imported
+// (`@tensorflow/tfjs-core/dist/register_all_gradients`; see bench/tfjs-entry.mjs). Default TF.js
+// flags (it submits every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE = 15 dispatches), as a user gets it.
+import { describeAdapter, MLP_SIZES, randomLabels } from '../harness.mjs';
+
+export function tfjsEngine(loadTf) {
+  let tf = null;
+  return {
+    name: 'tfjs',
+    label: 'TF.js',
+    async init() {
+      tf = await loadTf();
+      if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend did not initialize');
+      await tf.ready();
+      const a = describeAdapter(tf.backend().adapterInfo ?? {});
+      return { ...a, description: `${a.description} (TF.js ${tf.version_core})`, backend: 'webgpu' };
+    },
+    matmul(n) {
+      const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+      const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+      let c = null;
+      return {
+        run() { c?.dispose(); c = tf.matMul(a, b); },
+        sync: () => readOne(tf, c),
+        dispose() { c?.dispose(); a.dispose(); b.dispose(); },
+      };
+    },
+    // TF.js's layers-free API: variables (He-normal weights, zero biases), matMul + add + relu,
+    // tf.losses.softmaxCrossEntropy on one-hot labels (mean over the batch), tf.train.adam(1e-3).minimize.
+    mlpStep(batch, sizes = MLP_SIZES) {
+      const x = tf.randomNormal([batch, sizes[0]], 0, 1, 'float32', 3);
+      const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(randomLabels(batch, sizes.at(-1), 4), 'int32'), sizes.at(-1)), 'float32'));
+      const params = [];
+      for (let i = 1; i < sizes.length; i++) {
+        params.push(tf.variable(tf.randomNormal([sizes[i - 1], sizes[i]], 0, Math.sqrt(2 / sizes[i - 1]), 'float32', 10 + i)));
+        params.push(tf.variable(tf.zeros([sizes[i]])));
+      }
+      const forward = () => {
+        let h = x;
+        for (let i = 0; i < params.length; i += 2) {
+          h = tf.add(tf.matMul(h, params[i]), params[i + 1]);
+          if (i + 2 < params.length) h = tf.relu(h);
+        }
+        return tf.losses.softmaxCrossEntropy(y, h);
+      };
+      const optimizer = tf.train.adam(1e-3);
+      let loss = null;
+      return {
+        run() { loss?.dispose(); loss = optimizer.minimize(forward, true, params); },
+        sync: () => readOne(tf, loss),
+        dispose() { loss?.dispose(); optimizer.dispose(); for (const p of params) p.dispose(); x.dispose(); y.dispose(); },
+      };
+    },
+    // tf.train.adam's applyGradients over 4 variables with fixed gradients (ones).
+    optimizerStep(count) {
+      const vars = [0, 1, 2, 3].map((i) => tf.variable(tf.randomNormal([count / 4], 0, 1, 'float32', 20 + i), true, `bench_p${i}`));
+      const grads = Object.fromEntries(vars.map((v) => [v.name, tf.onesLike(v)]));
+      const optimizer = tf.train.adam(1e-3);
+      return {
+        run() { optimizer.applyGradients(grads); },
+        sync: () => readOne(tf, vars[3]),
+        dispose() { optimizer.dispose(); for (const v of vars) v.dispose(); for (const g of Object.values(grads)) g.dispose(); },
+      };
+    },
+    memory() { const m = tf.memory(); return { numTensors: m.numTensors, numBytes: m.numBytes, numBytesInGPU: m.numBytesInGPU }; },
+    shutdown() { tf.engine().reset(); },
+  };
+}
+
+async function readOne(tf, t) {
+  const one = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
+  await one.data();
+  one.dispose();
+}

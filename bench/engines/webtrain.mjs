@@ -1,0 +1,66 @@
+// webtrain as a benchmark engine (see bench/harness.mjs for the engine contract). `wt` is the library
+// module: dist/webtrain.js in Node, src/index.ts through vite in Chromium.
+import { describeAdapter, MLP_SIZES, randomLabels } from '../harness.mjs';
+
+export function webtrainEngine(wt, { backend = 'webgpu' } = {}) {
+  return {
+    name: 'webtrain',
+    label: 'webtrain',
+    async init() {
+      const info = await wt.init({ backend });
+      if (info.name === 'cpu') return { description: 'CPU backend (JavaScript)', software: true, device: 'cpu', backend: 'cpu' };
+      return { ...describeAdapter(info.adapter ?? {}), software: info.isFallback, backend: info.name };
+    },
+    matmul(n) {
+      const a = wt.randn([n, n], { seed: 1 });
+      const b = wt.randn([n, n], { seed: 2 });
+      let c = null;
+      return {
+        run() { c?.dispose(); c = a.matmul(b); },
+        sync: () => readOne(wt, c),
+        dispose() { c?.dispose(); a.dispose(); b.dispose(); },
+      };
+    },
+    // wt.nn.mlp (Linear + ReLU fused in the matmul kernel), the fused softmax cross-entropy, and Adam
+    // (lr 1e-3) as ONE fused kernel over the parameter arena; zeroGrad is one buffer clear.
+    mlpStep(batch, sizes = MLP_SIZES) {
+      const x = wt.randn([batch, sizes[0]], { seed: 3 });
+      const y = wt.tensor(randomLabels(batch, sizes.at(-1), 4), [batch], { dtype: 'i32' });
+      const model = wt.nn.mlp({ sizes, activation: 'relu', seed: 10 });
+      const optimizer = new wt.optim.Adam(model.parameters(), { lr: 1e-3 });
+      let loss = null;
+      return {
+        run() {
+          loss?.dispose();
+          optimizer.zeroGrad();
+          loss = wt.tidy(() => wt.nn.functional.crossEntropy(model.forward(x), y));
+          loss.backward();
+          optimizer.step();
+        },
+        sync: () => readOne(wt, loss),
+        dispose() { loss?.dispose(); optimizer.dispose(); model.dispose(); x.dispose(); y.dispose(); },
+      };
+    },
+    // Adam over `count` parameters in 4 tensors with fixed gradients (ones, from one backward of a
+    // sum): only optimizer.step() is timed.
+    optimizerStep(count) {
+      const params = [0, 1, 2, 3].map((i) => wt.randn([count / 4], { seed: 20 + i, requiresGrad: true }));
+      const optimizer = new wt.optim.Adam(params, { lr: 1e-3 });
+      wt.tidy(() => params.reduce((s, p) => s.add(p.sum()), wt.zeros([]))).backward();
+      return {
+        run() { optimizer.step(); },
+        sync: () => readOne(wt, params[3]),
+        dispose() { optimizer.dispose(); for (const p of params) p.dispose(); },
+      };
+    },
+    memory: () => wt.memory(),
+    shutdown: () => wt.shutdown(),
+  };
+}
+
+/** Awaits a 1-element read of t: the forced sync (submits pending work and waits for it). */
+async function readOne(wt, t) {
+  const one = wt.tidy(() => t.reshape([t.size]).slice([0], [1]));
+  await one.data();
+  one.dispose();
+}
