@@ -147,7 +147,8 @@ const mb = (bytes) => (bytes === undefined ? '–' : (bytes / 2 ** 20).toFixed(1
 /** Markdown: one table per engine, then every peer beside webtrain with ratio peer ms / webtrain ms. */
 export function table(results) {
   const lines = [`Runtime: ${results.runtime ?? 'unknown'}; date ${results.date}${results.quick ? '; --quick' : ''}.`];
-  for (const e of results.engines) {
+  const engines = results.engines.filter((e) => e.cases.length); // e.g. jax-js eager outside the MLP case
+  for (const e of engines) {
     lines.push(`\n#### ${e.label} on ${e.description}${e.software ? ' (software adapter)' : ''}\n`);
     for (const note of e.notes ?? []) lines.push(`- ${note}`);
     if (e.notes?.length) lines.push('');
@@ -158,8 +159,8 @@ export function table(results) {
       lines.push(`| ${r.label} | ${fmt(r.ms)} | ${fmt(r.minMs)}–${fmt(r.maxMs)} | ${fmt(r.hostMs)} | ${rate} | ${r.samplesPerSec ? Math.round(r.samplesPerSec) : '–'} | ${r.inner} | ${fmt(r.dispatchesPerIter)} | ${fmt(r.submitsPerBlock)} | ${mb(r.peakGpuBytes)} |`);
     }
   }
-  const ours = results.engines.find((e) => e.name === 'webtrain');
-  const peers = results.engines.filter((e) => e.name !== 'webtrain');
+  const ours = engines.find((e) => e.name === 'webtrain');
+  const peers = engines.filter((e) => e.name !== 'webtrain');
   if (ours && peers.length) {
     lines.push(`\n#### Side by side (same process; ratio = peer ms / webtrain ms, > 1: webtrain is faster)\n`);
     lines.push(`| case | webtrain ms | ${peers.map((p) => `${p.label} ms | ratio`).join(' | ')} |`);
