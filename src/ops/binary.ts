@@ -3,7 +3,7 @@ import { fail, fmtShape } from '../errors';
 import { broadcastShapes } from '../shape';
 import { binary, checkSameDtype, elementwiseCpu, elementwiseGpu, elementwiseVariants, unbroadcast, type ElementwiseAttrs } from './elementwise';
 import type { OpDef, Sample } from './op-def';
-import { where as whereFn } from './functional';
+import { where as whereFn, reluGrad as reluGradFn, tanhGrad as tanhGradFn, sigmoidGrad as sigmoidGradFn } from './functional';
 
 /** The broadcasting cases every binary op is tested on. */
 const broadcastSamples = (range: [number, number] = [-2, 2], rangeB = range): Sample<ElementwiseAttrs>[] => [
@@ -62,7 +62,39 @@ export const pow = binary({
     ...broadcastSamples([0.5, 2], [-2, 2]),
     { inputs: [{ shape: [4], values: [-2, -1.5, 0, 3] }, { shape: [4], values: [3, 2, 2, 0] }], noGrad: true, note: 'negative base, integer exponent' },
     { inputs: [{ shape: [3], values: [0, 0, 2] }, { shape: [3], values: [0, 2, 0] }], noGrad: true, note: '0^0 = 1' },
+    { inputs: [{ shape: [3], values: [0, 0, 0] }, { shape: [3], values: [0.5, 3, -1] }], noGrad: true, note: '0^y: 0 for y > 0, Inf for y < 0' },
   ],
+});
+
+// The backward of the activations, one kernel each instead of 2-4 (a = gy, b = the activation's
+// output y, or its input for relu: the sign is the same): gy · act'(x) with act' written in y.
+// Their own vjps make them differentiable again (Hessian-vector products through an MLP).
+export const reluGrad = binary({
+  // relu' = [y > 0]; NaN in y gives 0 like PyTorch's threshold_backward.
+  name: 'reluGrad', wgsl: 'select(0.0, a, b > 0.0)', cpu: (g, y) => (y > 0 ? g : 0),
+  // d/dgy = [y > 0]; d/dy = 0 (almost everywhere)
+  vjp: ({ b }, gg) => [reluGradFn(gg, b), null], save: 'inputs',
+  samples: [
+    ...broadcastSamples([-2, 2], [0.1, 2]),
+    { inputs: [{ shape: [3, 4] }, { shape: [3, 4], range: [-2, -0.1] }], note: 'y < 0: no gradient' },
+    { inputs: [{ shape: [4] }, { shape: [4], values: [-1, 0, NaN, 2] }], noGrad: true, note: 'y = 0 and NaN give 0' },
+  ],
+});
+
+export const tanhGrad = binary({
+  // tanh' = 1 - y²
+  name: 'tanhGrad', wgsl: 'a * (1.0 - b * b)', cpu: (g, y) => g * (1 - y * y),
+  // d/dgy = 1 - y²; d/dy = -2 gy y
+  vjp: ({ a, b }, gg) => [tanhGradFn(gg, b), gg.mul(a).mul(b).mul(-2)], save: 'inputs',
+  samples: broadcastSamples([-2, 2], [-0.95, 0.95]),
+});
+
+export const sigmoidGrad = binary({
+  // sigmoid' = y (1 - y)
+  name: 'sigmoidGrad', wgsl: 'a * b * (1.0 - b)', cpu: (g, y) => g * y * (1 - y),
+  // d/dgy = y (1 - y); d/dy = gy (1 - 2y)
+  vjp: ({ a, b }, gg) => [sigmoidGradFn(gg, b), gg.mul(a).mul(b.mul(-2).add(1))], save: 'inputs',
+  samples: broadcastSamples([-2, 2], [0.02, 0.98]),
 });
 
 export const maximum = binary({

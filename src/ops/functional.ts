@@ -82,6 +82,10 @@ export const mul = (a: TensorLike, b: TensorLike) => elementwise(B.mul, [a, b]);
 export const div = (a: TensorLike, b: TensorLike) => elementwise(B.div, [a, b]);
 export const pow = (a: TensorLike, b: TensorLike) => elementwise(B.pow, [a, b]);
 export const maximum = (a: TensorLike, b: TensorLike) => elementwise(B.maximum, [a, b]);
+/** gy · act'(x) in one kernel, act' from the output y (relu: from y or x); used by vjps. */
+export const reluGrad = (gy: Tensor, y: Tensor) => apply(B.reluGrad, [gy, y], {});
+export const tanhGrad = (gy: Tensor, y: Tensor) => apply(B.tanhGrad, [gy, y], {});
+export const sigmoidGrad = (gy: Tensor, y: Tensor) => apply(B.sigmoidGrad, [gy, y], {});
 export const minimum = (a: TensorLike, b: TensorLike) => elementwise(B.minimum, [a, b]);
 export const eq = (a: TensorLike, b: TensorLike) => elementwise(B.eq, [a, b]);
 export const ne = (a: TensorLike, b: TensorLike) => elementwise(B.ne, [a, b]);

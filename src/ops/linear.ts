@@ -11,7 +11,7 @@ import { numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
 import { gemmPackedCpu, matmulDefines, MATMUL_TILE, packCpuA, packCpuB, releaseCpuScratch, vec4Loads, type Vec4Loads } from './matmul';
-import { matmulRaw } from './functional';
+import { matmulRaw, reluGrad, sigmoidGrad, tanhGrad } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
 import type { Tensor } from '../tensor';
@@ -154,9 +154,9 @@ function linearDefines(tiled: boolean, bias: boolean, act: LinearActivation, loa
 function activationGrad(act: LinearActivation, y: Tensor, gy: Tensor): Tensor {
   switch (act) {
     case 'none': return gy;
-    case 'relu': return gy.mul(y.gt(0));
-    case 'tanh': return gy.mul(y.square().neg().add(1));
-    case 'sigmoid': return gy.mul(y.mul(y.neg().add(1)));
+    case 'relu': return reluGrad(gy, y);
+    case 'tanh': return tanhGrad(gy, y);
+    case 'sigmoid': return sigmoidGrad(gy, y);
   }
 }
 

@@ -23,6 +23,7 @@ export const OPS = {
   reciprocal: U.reciprocal, relu: U.relu, leakyRelu: U.leakyRelu, sigmoid: U.sigmoid, tanh: U.tanh,
   erf: U.erf, gelu: U.gelu, softplus: U.softplus,
   add: B.add, sub: B.sub, mul: B.mul, div: B.div, pow: B.pow, maximum: B.maximum, minimum: B.minimum,
+  reluGrad: B.reluGrad, tanhGrad: B.tanhGrad, sigmoidGrad: B.sigmoidGrad,
   eq: B.eq, ne: B.ne, lt: B.lt, le: B.le, gt: B.gt, ge: B.ge, where: B.where,
   matmul, linear, dropout,
   sum: R.sum, mean: R.mean, max: R.max, min: R.min, argmax: R.argmax,

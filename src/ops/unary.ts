@@ -1,6 +1,7 @@
 /** Unary elementwise ops. Each vjp is written with ops, the derivative in the comment above it. */
 import { erf as erfCpu } from '../backend/cpu/special';
 import { unary } from './elementwise';
+import { reluGrad, sigmoidGrad, tanhGrad } from './functional';
 
 const randomSample = (range: [number, number] = [-2, 2]) => ({ inputs: [{ shape: [3, 5], range }] });
 
@@ -33,10 +34,10 @@ export const exp = unary({
 });
 
 export const log = unary({
-  name: 'log', wgsl: 'log(a)', cpu: Math.log,
+  name: 'log', wgsl: 'logReal(a)', cpu: Math.log, // WGSL's log is undefined for a <= 0: logReal gives -Inf and NaN
   // d ln x = dx / x
   vjp: ({ x }, gy) => gy.div(x), save: 'inputs',
-  samples: [randomSample([0.2, 3])],
+  samples: [randomSample([0.2, 3]), { inputs: [{ shape: [4], values: [-1, 0, 0.5, 2] }], noGrad: true, note: 'NaN below 0, -Inf at 0' }],
 });
 
 export const sqrt = unary({
@@ -64,7 +65,7 @@ export const relu = unary({
   // NaN stays NaN, as in PyTorch.
   name: 'relu', wgsl: 'select(max(a, 0.0), a, isNanT(a))', cpu: (a) => (a <= 0 ? 0 : a),
   // d relu(x) = [x > 0] dx
-  vjp: ({ x }, gy) => gy.mul(x.gt(0)), save: 'inputs',
+  vjp: ({ x }, gy) => reluGrad(gy, x), save: 'inputs',
   samples: [randomSample(), { inputs: [{ shape: [3], values: [NaN, -1, 2] }], noGrad: true, note: 'NaN propagates' }],
 });
 
@@ -81,7 +82,7 @@ export const sigmoid = unary({
   wgsl: 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0)',
   cpu: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
   // d sigmoid(x) = y (1 - y) dx
-  vjp: ({ y }, gy) => gy.mul(y.mul(y.neg().add(1))), save: 'output',
+  vjp: ({ y }, gy) => sigmoidGrad(gy, y), save: 'output',
   samples: [randomSample([-6, 6]), { inputs: [{ shape: [4], values: [-100, -20, 20, 100] }] }],
 });
 
@@ -90,7 +91,7 @@ export const tanh = unary({
   wgsl: 'tanhSafe(a)', // builtin tanh returns NaN for |x| > ~44 on some drivers
   cpu: Math.tanh,
   // d tanh(x) = (1 - y^2) dx
-  vjp: ({ y }, gy) => gy.mul(y.square().neg().add(1)), save: 'output',
+  vjp: ({ y }, gy) => tanhGrad(gy, y), save: 'output',
   samples: [randomSample([-3, 3]), { inputs: [{ shape: [3], values: [-45, 44, 45] }] }],
 });
 
