@@ -25,3 +25,5 @@ export * as optim from './optim/index';
 export * as io from './io/index';
 export * as data from './data/index';
 export * as train from './train/index';
+export * as debug from './debug';
+export * as lab from './lab/index';

@@ -108,6 +108,40 @@ export function inBackward<T>(fn: () => T): T {
   }
 }
 
+/** True while backward runs vjps (wt.debug reports whether a non-finite value arose there). */
+export function isInBackward(): boolean {
+  return backwardDepth > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug hooks: src/debug.ts installs them. Each is null when its feature is off, so the hot paths
+// (apply, the Tensor constructor, dispose, reads) pay one comparison with null.
+
+/** Called after every op with its inputs and output (wt.debug.checkNumerics). */
+export type OpObserver = (op: OpDef, inputs: Tensor[], out: Tensor) => void;
+/** Told of every tensor created (with the op that made it, 'tensor' for uploads and views) and disposed. */
+export interface TensorObserver {
+  created(t: Tensor, op: string): void;
+  disposed(t: Tensor): void;
+}
+/** Called before a tensor's data is read back; a promise it returns is awaited with the read (and may reject it). */
+export type ReadObserver = () => Promise<unknown> | null;
+
+let opObserver: OpObserver | null = null;
+let tensorObserver: TensorObserver | null = null;
+let readObserver: ReadObserver | null = null;
+/** The op whose output apply() is constructing, for the tensor observer. */
+let creatingOp: string | null = null;
+
+export function setOpObserver(o: OpObserver | null): void { opObserver = o; }
+export function setTensorObserver(o: TensorObserver | null): void { tensorObserver = o; }
+export function setReadObserver(o: ReadObserver | null): void { readObserver = o; }
+
+/** Tensor.data() calls this first: null unless wt.debug has checks to settle before the values count. */
+export function beforeRead(): Promise<unknown> | null {
+  return readObserver === null ? null : readObserver();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Memory accounting and tidy scopes
 
@@ -173,12 +207,14 @@ export function trackNewTensor(t: Tensor): void {
   liveTensors++;
   finalizer.register(t, t.life, t);
   scopes[scopes.length - 1]?.add(t);
+  if (tensorObserver !== null) tensorObserver.created(t, creatingOp ?? 'tensor');
 }
 
 export function untrackDisposedTensor(t: Tensor): void {
   liveTensors--;
   finalizer.unregister(t);
   for (const s of scopes) s.delete(t);
+  if (tensorObserver !== null) tensorObserver.disposed(t);
 }
 
 /** Removes a tensor from every open tidy scope, so tidy() won't dispose it. */
@@ -254,13 +290,21 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A, backendName?:
     storage.refs++;
   } else {
     storage = allocStorage(backend, n * bytesPerElement(dtype), op.name);
-    if (n > 0) runKernel(backend, op, inputs, attrs, storage, shape, dtype);
+    try {
+      if (n > 0) runKernel(backend, op, inputs, attrs, storage, shape, dtype);
+    } catch (e) {
+      releaseStorage(storage); // a kernel that refuses (a WebGPU limit) leaves no memory behind
+      throw e;
+    }
   }
   const differentiable = op.differentiable ?? inputs.map((_, i) => i);
   const needsGrad = gradEnabled && op.vjp !== undefined &&
     differentiable.some((i) => inputs[i]?.requiresGrad);
+  creatingOp = op.name;
   const out = new Tensor(backend, storage, shape, dtype, needsGrad, byteOffset);
+  creatingOp = null;
   if (needsGrad) record(op, inputs, attrs, out);
+  if (opObserver !== null) opObserver(op, inputs, out);
   return out;
 }
 

@@ -5,7 +5,7 @@ import { WebtrainError, fmtShape } from './errors';
 import * as ops from './ops/functional';
 import { backward, type BackwardOptions } from './autograd/backward';
 import {
-  dropData, dropGraph, getBackend, sliceOf, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
+  beforeRead, dropData, dropGraph, getBackend, sliceOf, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
 } from './runtime';
 import { numel } from './shape';
 
@@ -149,7 +149,12 @@ export class Tensor {
   /** The values as a flat typed array (a copy). */
   async data(): Promise<TypedArray> {
     this.checkAlive('data');
-    return this.backend.read(sliceOf(this), this.dtype, this.size);
+    // With wt.debug.checkNumerics on the GPU, the queued checks are read with the values and a
+    // non-finite value found there rejects this read.
+    const checks = beforeRead();
+    if (checks === null) return this.backend.read(sliceOf(this), this.dtype, this.size);
+    const [values] = await Promise.all([this.backend.read(sliceOf(this), this.dtype, this.size), checks]);
+    return values;
   }
 
   /** The single value of a one-element tensor. */

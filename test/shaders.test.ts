@@ -10,6 +10,7 @@ import * as wt from '../src/index';
 import { OPS } from '../src/ops/registry';
 import { OPTIMIZER_SHADER_VARIANTS } from '../src/optim/kernels';
 import { ACCUMULATE } from '../src/ops/movement';
+import { NUMERICS_SHADER_VARIANT } from '../src/debug';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
 import { preprocess } from '../src/backend/webgpu/shader-loader';
 import { getBackend } from '../src/runtime';
@@ -19,11 +20,13 @@ import { availableBackends } from './setup-backends';
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
 
-// Op kernels, plus the kernels that are not ops: optimizer updates and gradient accumulation.
+// Op kernels, plus the kernels that are not ops: optimizer updates, gradient accumulation, and
+// wt.debug.checkNumerics' NaN/Inf count.
 const variants = [
   ...Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v }))),
   ...OPTIMIZER_SHADER_VARIANTS.map((v) => ({ op: 'optimizer', ...v })),
   { op: 'accumulate', ...ACCUMULATE },
+  { op: 'checkNumerics', ...NUMERICS_SHADER_VARIANT },
 ];
 const kernels = Object.keys(SHADER_SOURCES).filter((n) => !n.startsWith('common/'));
 
@@ -31,7 +34,7 @@ test('every kernel file is used by some op or the runtime', () => {
   expect(new Set(variants.map((v) => v.shader))).toEqual(new Set(kernels));
 });
 
-test.each([...Object.keys(OPS), 'optimizer', 'accumulate'])('%s: every shader variant preprocesses and parses', (op) => {
+test.each([...Object.keys(OPS), 'optimizer', 'accumulate', 'checkNumerics'])('%s: every shader variant preprocesses and parses', (op) => {
   for (const v of variants.filter((x) => x.op === op)) {
     const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
     expect(code).not.toMatch(/#(if|elif|else|endif)|\{\{/);

@@ -106,7 +106,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) fail('matmul', `operands must have rank >= 1, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]]) : a;
   const b2 = b.rank === 1 ? b.reshape([b.shape[0], 1]) : b;
-  const y = apply(matmulOp, [a2, b2], {});
+  let y: Tensor;
+  try {
+    y = apply(matmulOp, [a2, b2], {});
+  } catch (e) {
+    // Bad shapes: the reshaped 1-D operands are not left behind.
+    for (const t of [a2, b2]) if (t !== a && t !== b) t.dispose();
+    throw e;
+  }
   if (a.rank > 1 && b.rank > 1) return y;
   const shape = y.shape.slice(0, -2);
   if (a.rank > 1) shape.push(y.shape[y.rank - 2]);

@@ -222,6 +222,7 @@ export const concat: OpDef<ConcatAttrs> = {
   infer: (xs, { axis }) => {
     if (xs.length === 0) fail('concat', 'needs at least one tensor');
     const rank = xs[0].shape.length;
+    if (rank === 0) fail('concat', 'cannot concatenate 0-d tensors (scalars): reshape them to [1] first');
     const a = normalizeAxis('concat', axis, rank);
     checkSameDtype('concat', ...xs);
     for (const x of xs) {

@@ -60,12 +60,13 @@ function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArg
 const softmaxDefines = (LOG: boolean, PER_THREAD: boolean) => ({ T: 'f32', LOG, PER_THREAD });
 const variants = (log: boolean) => [false, true].map((perThread) => ({ shader: 'softmax', defines: softmaxDefines(log, perThread) }));
 
-function infer([x]: TensorMeta[], { axis }: SoftmaxAttrs) {
-  checkDtype('softmax', x, false);
-  if (x.shape.length === 0) fail('softmax', 'needs a tensor of rank >= 1, got a scalar');
-  normalizeAxis('softmax', axis, x.shape.length);
+/** The shape rule of softmax and logSoftmax (errors name the op that was called). */
+const inferFor = (op: string) => ([x]: TensorMeta[], { axis }: SoftmaxAttrs) => {
+  checkDtype(op, x, false);
+  if (x.shape.length === 0) fail(op, 'needs a tensor of rank >= 1, got a scalar');
+  normalizeAxis(op, axis, x.shape.length);
   return { shape: [...x.shape], dtype: x.dtype };
-}
+};
 
 const samples: Sample<SoftmaxAttrs>[] = [
   { inputs: [{ shape: [3, 5], range: [-4, 4] }], attrs: { axis: -1 } },
@@ -76,7 +77,7 @@ const samples: Sample<SoftmaxAttrs>[] = [
 
 export const softmax: OpDef<SoftmaxAttrs> = {
   name: 'softmax',
-  infer,
+  infer: inferFor('softmax'),
   cpu: (args) => softmaxCpu(false, args),
   webgpu: (args) => softmaxGpu(false, args),
   // d softmax: dx = y * (dy - sum(dy * y))
@@ -88,7 +89,7 @@ export const softmax: OpDef<SoftmaxAttrs> = {
 
 export const logSoftmax: OpDef<SoftmaxAttrs> = {
   name: 'logSoftmax',
-  infer,
+  infer: inferFor('logSoftmax'),
   cpu: (args) => softmaxCpu(true, args),
   webgpu: (args) => softmaxGpu(true, args),
   // d logSoftmax: dx = dy - exp(y) * sum(dy)

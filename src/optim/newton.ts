@@ -30,7 +30,9 @@ export class Newton {
     const f = () => lossFn();
     const sizes = this.params.map((p) => p.size);
     const n = sizes.reduce((a, b) => a + b, 0);
-    const lossValue = await tidy(() => noGrad(() => lossFn())).item();
+    const lossTensor = tidy(() => noGrad(() => lossFn()));
+    const lossValue = await lossTensor.item();
+    lossTensor.dispose();
     const g = await flatData(grad(f)(...this.params));
     const H: Float64Array[] = [];
     for (let j = 0; j < n; j++) {

@@ -125,6 +125,14 @@ export interface FitOptions {
   evalBatchSize?: number;
   /** Milliseconds of work between yields to the event loop (default 16, so a page stays responsive). */
   yieldEveryMs?: number;
+  /**
+   * What to do when a training loss read back is NaN or ±Inf (diverged: the learning rate is too
+   * high, or log/div met 0): 'stop' (default) ends training after that read with a console warning
+   * and `history.stopReason`, and writes no final checkpoint; 'throw' throws a WebtrainError;
+   * 'continue' goes on. The loss is read `readsPerEpoch` times per epoch, so training stops within
+   * that many steps (plus the reads still in flight) of the first non-finite batch.
+   */
+  onNonFinite?: 'stop' | 'throw' | 'continue';
 }
 
 export interface History {
@@ -133,6 +141,8 @@ export interface History {
   stoppedEarly: boolean;
   /** Epoch with the best monitored value (early stopping's monitor, else validLoss, else trainLoss); -1 when no epoch ran. */
   bestEpoch: number;
+  /** Why training ended before `epochs` (early stopping, a callback, a non-finite loss); absent when it ran them all. */
+  stopReason?: string;
 }
 
 /** Result of evaluate. */
@@ -150,10 +160,10 @@ export interface Evaluation {
  */
 export async function fit(model: Module, data: DatasetLike | { train: DatasetLike; valid?: DatasetLike }, opts: FitOptions): Promise<History> {
   checkOptions('fit', opts, ['epochs', 'batchSize', 'optimizer', 'loss', 'regularizer', 'validation', 'earlyStopping', 'metrics',
-    'callbacks', 'seed', 'shuffle', 'readsPerEpoch', 'checkpoint', 'initialEpoch', 'evalBatchSize', 'yieldEveryMs']);
+    'callbacks', 'seed', 'shuffle', 'readsPerEpoch', 'checkpoint', 'initialEpoch', 'evalBatchSize', 'yieldEveryMs', 'onNonFinite']);
   const {
     epochs, batchSize, loss = 'crossEntropy', regularizer, earlyStopping, metrics = ['loss', 'accuracy'], callbacks = {},
-    shuffle = true, readsPerEpoch = 4, checkpoint, initialEpoch = 0, yieldEveryMs = 16,
+    shuffle = true, readsPerEpoch = 4, checkpoint, initialEpoch = 0, yieldEveryMs = 16, onNonFinite = 'stop',
   } = opts;
   const split = 'train' in data && !('x' in data) ? data : { train: data as DatasetLike, valid: undefined };
   const validation = opts.validation ?? split.valid;
@@ -164,6 +174,10 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
   if (!isDataset(split.train)) throw new WebtrainError('fit: data must be a Dataset (x, y, size, batches) or {train, valid?}');
   if (validation !== undefined && !isDataset(validation)) throw new WebtrainError('fit: validation must be a Dataset');
   if (checkpoint) checkInt('checkpoint.every', checkpoint.every, 1);
+  if (!['stop', 'throw', 'continue'].includes(onNonFinite)) {
+    throw new WebtrainError(`fit: onNonFinite must be 'stop', 'throw' or 'continue', got ${JSON.stringify(onNonFinite)}`);
+  }
+  const watchLoss = onNonFinite !== 'continue';
   const lossFn = lossFunction(loss);
   const wantAccuracy = metrics.includes('accuracy');
   for (const m of metrics) if (m !== 'loss' && m !== 'accuracy') throw new WebtrainError(`fit: unknown metric '${m as string}' (expected 'loss' or 'accuracy')`);
@@ -188,6 +202,7 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
   const modes = model.modules().map((m) => m.training); // restored at the end (fit trains in train mode)
   let best: Best | null = null;
   let step = 0;
+  let diverged = false;
   const pacer = new Pacer(yieldEveryMs);
   try {
     const train = await onBackend(split.train);
@@ -229,12 +244,28 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
           const r = acc.latest();
           await callbacks.onBatchEnd(batch - 1, { epoch, batch: batch - 1, step, size: b.x.shape[0], trainLoss: r?.loss, trainAccuracy: r?.accuracy });
         }
-        if (checkpoint && step % checkpoint.every === 0) await saveCheckpoint(checkpoint, model, optimizer, epoch);
+        if (checkpoint && step % checkpoint.every === 0 && !(watchLoss && acc.nonFinite)) await saveCheckpoint(checkpoint, model, optimizer, epoch);
         await pacer.maybeYield();
+        // A completed read saw a non-finite loss (every later step only spreads the NaN), or failed.
+        if ((watchLoss && acc.nonFinite) || acc.failed) break;
       }
       const trained = await acc.finish();
       const logs: EpochLogs = { epoch, trainLoss: trained.loss, seconds: 0, lr: lastLr(optimizer) };
       if (trained.accuracy !== undefined) logs.trainAccuracy = trained.accuracy;
+      if (watchLoss && acc.nonFinite) {
+        const message = `fit: the training loss became ${trained.loss} in epoch ${epoch} (read back by step ${step}); ` +
+          'the model diverged: lower the learning rate, clip gradients (maxGradNorm), or look for log/div of 0 ' +
+          '(wt.debug.checkNumerics(true) names the first op that made a NaN or Inf)';
+        if (onNonFinite === 'throw') throw new WebtrainError(message);
+        console.warn(`webtrain ${message}. Training stopped (onNonFinite: 'stop').`);
+        logs.seconds = (performance.now() - started) / 1000;
+        history.epochs.push(logs);
+        history.stoppedEarly = true;
+        history.stopReason = message;
+        diverged = true;
+        await callbacks.onEpochEnd?.(epoch, logs);
+        break;
+      }
       if (valid) {
         const v = await evaluate(model, valid, { batchSize: opts.evalBatchSize ?? Math.max(batchSize, 256), loss, metrics });
         logs.validLoss = v.loss;
@@ -256,14 +287,17 @@ export async function fit(model: Module, data: DatasetLike | { train: DatasetLik
       const keepGoing = await callbacks.onEpochEnd?.(epoch, logs);
       if (keepGoing === false) {
         history.stoppedEarly = epoch < epochs - 1;
+        if (history.stoppedEarly) history.stopReason = `onEpochEnd returned false after epoch ${epoch}`;
         break;
       }
       if (es && best && epoch - best.epoch >= es.patience && epoch < epochs - 1) {
         history.stoppedEarly = true;
+        history.stopReason = `early stopping: '${es.monitor}' did not improve by more than ${es.minDelta} for ${es.patience} epochs (best: epoch ${best.epoch})`;
         break;
       }
     }
-    if (checkpoint && step % checkpoint.every !== 0 && step > 0) await saveCheckpoint(checkpoint, model, optimizer, history.epochs.at(-1)!.epoch);
+    // A diverged model is not saved over the last good checkpoint.
+    if (checkpoint && step % checkpoint.every !== 0 && step > 0 && !diverged) await saveCheckpoint(checkpoint, model, optimizer, history.epochs.at(-1)!.epoch);
     if (es?.restoreBest && best?.weights && best.epoch !== history.epochs.at(-1)?.epoch) {
       model.loadStateDict(best.weights);
     }
@@ -337,6 +371,10 @@ class Accumulator {
   private hasAccuracy: boolean;
   private readonly pending: Promise<void>[] = [];
   private last: { loss: number; accuracy?: number } | null = null;
+  /** Set when a completed read saw a NaN or ±Inf loss sum. */
+  nonFinite = false;
+  /** Set when a read failed (finish() throws its error). */
+  failed = false;
 
   constructor(private readonly backend: 'cpu' | 'webgpu', private readonly wantAccuracy: boolean) {
     this.hasAccuracy = wantAccuracy;
@@ -364,12 +402,17 @@ class Accumulator {
     const n = this.count;
     this.sums = null;
     this.count = 0;
-    this.pending.push(sums.data().then((v) => {
+    const reading = sums.data().then((v) => {
+      if (!Number.isFinite(v[0])) this.nonFinite = true;
       this.lossTotal += v[0];
       this.correctTotal += v[1];
       this.counted += n;
       this.last = { loss: this.lossTotal / this.counted, accuracy: this.hasAccuracy ? this.correctTotal / this.counted : undefined };
-    }).finally(() => sums.dispose()));
+    }).finally(() => sums.dispose());
+    // A failed read (a lost device, wt.debug.checkNumerics' report) is rethrown by finish(); until
+    // then it is marked here, so it is not an unhandled rejection and training stops at once.
+    reading.catch(() => { this.failed = true; });
+    this.pending.push(reading);
   }
 
   /** The running means as of the last completed read. */

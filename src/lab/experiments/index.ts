@@ -1,0 +1,30 @@
+/**
+ * The registry: one entry per experiment, in the order of the course. A plain table; the demo
+ * page iterates over it (and renders a form from each entry's defaults).
+ */
+import type { Experiment, ExperimentId } from '../types';
+import { tanhSurface } from './tanh-surface';
+import { initialization } from './initialization';
+import { activations } from './activations';
+import { optimizerRace } from './optimizer-race';
+import { lrDecay } from './lr-decay';
+import { normalization } from './normalization';
+import { sharpness } from './sharpness';
+import { interpolation } from './interpolation';
+import { swa } from './swa';
+import { mixup } from './mixup';
+import { earlyStopping } from './early-stopping';
+
+export const experiments = {
+  tanhSurface,
+  initialization,
+  activations,
+  optimizerRace,
+  lrDecay,
+  normalization,
+  sharpness,
+  interpolation,
+  swa,
+  mixup,
+  earlyStopping,
+} satisfies Record<ExperimentId, Experiment>;

@@ -1,0 +1,15 @@
+/**
+ * wt.lab: the course's experiments on loss surfaces and optimization, as functions and as a registry
+ * the demo page renders. Generic tools work on any model (a loss closure and its parameters):
+ * lossSurface2d (a 2-D slice of the loss), interpolate (the loss on the segment θ0 → θ1),
+ * hessianTopEigen / sharpness (power iteration on Hessian-vector products); tanhToy and tanhPaths
+ * are the two-weight network of the slides; `experiments` holds one runnable entry per slide.
+ */
+export { lossSurface2d, type SurfaceOptions, type SurfaceResult } from './surface';
+export { interpolate, type InterpolateOptions } from './interpolate';
+export { hessianTopEigen, sharpness, type EigenOptions, type EigenResult } from './hessian';
+export { tanhToy, tanhPaths, type TanhPathOptions, type TanhPath } from './tanh-toy';
+export { randomDirection } from './params';
+export { AbortError, type ProgressOptions } from './progress';
+export { experiments } from './experiments/index';
+export type { Experiment, ExperimentId, LabResult, LabPlot, LabHeatmap, OptionValue, RunOptions } from './types';
