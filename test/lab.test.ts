@@ -239,8 +239,12 @@ describe('tanhToy closed forms', () => {
   });
 });
 
-/** Small settings for every experiment: seconds on SwiftShader. */
-const tiny: Record<ExperimentId, Record<string, number | string | boolean>> = {
+/** Issue 9 part 2's experiments (over-parametrization and sparsity): run and checked in test/lab2.test.ts. */
+type Part2Id = 'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent';
+const part2: Part2Id[] = ['lotteryTicket', 'adversarial', 'memorization', 'doubleDescent'];
+
+/** Small settings for every experiment of part 1: seconds on SwiftShader. */
+const tiny: Record<Exclude<ExperimentId, Part2Id>, Record<string, number | string | boolean>> = {
   tanhSurface: { gridSteps: 5, steps: 6 },
   initialization: { n: 30, nTest: 20, hidden: 8, epochs: 10, batchSize: 10, lr: 0.1 },
   activations: { n: 20, nTest: 20, depth: 5, width: 8, epochs: 2, batchSize: 20 },
@@ -259,17 +263,17 @@ describe.each(backends)('lab experiments on %s', (backend) => {
   const results = new Map<ExperimentId, LabResult>();
 
   test('the registry holds every experiment of the contract, each with a description and plain defaults', () => {
-    expect(Object.keys(wt.lab.experiments).sort()).toEqual(Object.keys(tiny).sort());
+    expect(Object.keys(wt.lab.experiments).sort()).toEqual([...Object.keys(tiny), ...part2].sort());
     for (const [id, x] of Object.entries(wt.lab.experiments)) {
       expect(x.id).toBe(id);
       expect(x.title.length).toBeGreaterThan(5);
       expect(x.description.length).toBeGreaterThan(100);
       for (const v of Object.values(x.defaults)) expect(['number', 'string', 'boolean']).toContain(typeof v);
-      for (const k of Object.keys(tiny[id as ExperimentId])) expect(x.defaults).toHaveProperty(k);
+      for (const k of Object.keys(tiny[id as keyof typeof tiny] ?? {})) expect(x.defaults).toHaveProperty(k);
     }
   });
 
-  for (const id of Object.keys(tiny) as ExperimentId[]) {
+  for (const id of Object.keys(tiny) as (keyof typeof tiny)[]) {
     test(`${id}: a well-formed result, monotone progress ending at 1, no leaked tensors`, async () => {
       const progress: number[] = [];
       let result!: LabResult;

@@ -11,5 +11,11 @@ export { hessianTopEigen, sharpness, type EigenOptions, type EigenResult } from 
 export { tanhToy, tanhPaths, type TanhPathOptions, type TanhPath } from './tanh-toy';
 export { randomDirection } from './params';
 export { AbortError, type ProgressOptions } from './progress';
+export { lotteryTicket, type LotteryTicketOptions, type LotteryTicketResult, type TicketRound, type TicketRun } from './lottery';
+export {
+  MaskedModel, maskedOptimizer, prunableParameters, criterionScores, pruneLowest, randomMask, MASK_CRITERIA, type MaskCriterion,
+} from './prune';
+export { fgsm, type FgsmOptions } from './adversarial';
+export { loadDigits, syntheticDigits, DIGIT_SOURCES, type DigitArrays, type DigitSource, type Digits } from './digits';
 export { experiments } from './experiments/index';
 export type { Experiment, ExperimentId, LabResult, LabPlot, LabHeatmap, OptionValue, RunOptions } from './types';

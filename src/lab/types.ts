@@ -7,7 +7,9 @@ import type { BackendName } from '../backend/backend';
 
 /** Every experiment of the registry, by id (the demo iterates over these). */
 export type ExperimentId = 'tanhSurface' | 'initialization' | 'activations' | 'optimizerRace' | 'lrDecay' |
-  'normalization' | 'sharpness' | 'interpolation' | 'swa' | 'mixup' | 'earlyStopping';
+  'normalization' | 'sharpness' | 'interpolation' | 'swa' | 'mixup' | 'earlyStopping' |
+  // issue 9, part 2 (over-parametrization and sparsity)
+  'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent';
 
 /** The value of one setting: the demo renders a form field from the default's type. */
 export type OptionValue = number | string | boolean;

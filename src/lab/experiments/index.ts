@@ -14,6 +14,10 @@ import { interpolation } from './interpolation';
 import { swa } from './swa';
 import { mixup } from './mixup';
 import { earlyStopping } from './early-stopping';
+import { lotteryTicketExperiment } from './lottery-ticket';
+import { adversarial } from './adversarial';
+import { memorization } from './memorization';
+import { doubleDescent } from './double-descent';
 
 export const experiments = {
   tanhSurface,
@@ -27,4 +31,8 @@ export const experiments = {
   swa,
   mixup,
   earlyStopping,
+  lotteryTicket: lotteryTicketExperiment,
+  adversarial,
+  memorization,
+  doubleDescent,
 } satisfies Record<ExperimentId, Experiment>;
