@@ -220,15 +220,54 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc1 = vec4<{{T}}>(0.0);
   var acc2 = vec4<{{T}}>(0.0);
   var acc3 = vec4<{{T}}>(0.0);
-  for (var k = 0u; k < p.K; k++) {
-    let a = A[ai];
-    let b = B[bi];
+  let aStep = p.M / 4u;
+  let bStep = p.N / 4u;
+  var a: vec4<{{T}}>;
+  var b: vec4<{{T}}>;
+  let k4 = p.K & ~3u; // K unrolled by 4, then the remainder
+  for (var k = 0u; k < k4; k += 4u) {
+    a = A[ai];
+    b = B[bi];
     acc0 += a.x * b;
     acc1 += a.y * b;
     acc2 += a.z * b;
     acc3 += a.w * b;
-    ai += p.M / 4u;
-    bi += p.N / 4u;
+    ai += aStep;
+    bi += bStep;
+    a = A[ai];
+    b = B[bi];
+    acc0 += a.x * b;
+    acc1 += a.y * b;
+    acc2 += a.z * b;
+    acc3 += a.w * b;
+    ai += aStep;
+    bi += bStep;
+    a = A[ai];
+    b = B[bi];
+    acc0 += a.x * b;
+    acc1 += a.y * b;
+    acc2 += a.z * b;
+    acc3 += a.w * b;
+    ai += aStep;
+    bi += bStep;
+    a = A[ai];
+    b = B[bi];
+    acc0 += a.x * b;
+    acc1 += a.y * b;
+    acc2 += a.z * b;
+    acc3 += a.w * b;
+    ai += aStep;
+    bi += bStep;
+  }
+  for (var k = k4; k < p.K; k++) {
+    a = A[ai];
+    b = B[bi];
+    acc0 += a.x * b;
+    acc1 += a.y * b;
+    acc2 += a.z * b;
+    acc3 += a.w * b;
+    ai += aStep;
+    bi += bStep;
   }
   for (var j = 0u; j < 4u; j++) {
     store(wg.z, row0, col0 + j, acc0[j]);
@@ -250,7 +289,39 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc1 = vec4<{{T}}>(0.0);
   var acc2 = vec4<{{T}}>(0.0);
   var acc3 = vec4<{{T}}>(0.0);
-  for (var k = 0u; k < p.K; k++) {
+  // K unrolled by 4 (SwiftShader runs the loop's bookkeeping per iteration), then the remainder.
+  let k4 = p.K & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    var b = vec4<{{T}}>(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
+    acc0 += A[ai.x] * b;
+    acc1 += A[ai.y] * b;
+    acc2 += A[ai.z] * b;
+    acc3 += A[ai.w] * b;
+    ai += vec4<u32>(aStride.y);
+    bi += vec4<u32>(bStride.y);
+    b = vec4<{{T}}>(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
+    acc0 += A[ai.x] * b;
+    acc1 += A[ai.y] * b;
+    acc2 += A[ai.z] * b;
+    acc3 += A[ai.w] * b;
+    ai += vec4<u32>(aStride.y);
+    bi += vec4<u32>(bStride.y);
+    b = vec4<{{T}}>(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
+    acc0 += A[ai.x] * b;
+    acc1 += A[ai.y] * b;
+    acc2 += A[ai.z] * b;
+    acc3 += A[ai.w] * b;
+    ai += vec4<u32>(aStride.y);
+    bi += vec4<u32>(bStride.y);
+    b = vec4<{{T}}>(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
+    acc0 += A[ai.x] * b;
+    acc1 += A[ai.y] * b;
+    acc2 += A[ai.z] * b;
+    acc3 += A[ai.w] * b;
+    ai += vec4<u32>(aStride.y);
+    bi += vec4<u32>(bStride.y);
+  }
+  for (var k = k4; k < p.K; k++) {
     let b = vec4<{{T}}>(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
     acc0 += A[ai.x] * b;
     acc1 += A[ai.y] * b;
