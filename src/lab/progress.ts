@@ -4,6 +4,7 @@
  * and GPU read-backs can resolve.
  */
 import { WebtrainError } from '../errors';
+import { macrotask } from '../train/fit';
 
 /** Thrown by a lab computation whose AbortSignal was aborted (name 'AbortError', as DOM aborts). */
 export class AbortError extends WebtrainError {
@@ -94,16 +95,3 @@ export function linspace(a: number, b: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i === n - 1 ? b : a + ((b - a) * i) / (n - 1)));
 }
 
-/** A turn of the event loop: setImmediate (Node, Deno) or MessageChannel (browsers) are not clamped to 4 ms like nested setTimeout. */
-export function macrotask(): Promise<void> {
-  const g = globalThis as { setImmediate?: (fn: () => void) => void };
-  if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
-  if (typeof MessageChannel !== 'undefined') {
-    return new Promise((r) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => { ch.port1.close(); r(); };
-      ch.port2.postMessage(null);
-    });
-  }
-  return new Promise((r) => setTimeout(r, 0));
-}

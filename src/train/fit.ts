@@ -526,8 +526,8 @@ class Pacer {
   }
 }
 
-function macrotask(): Promise<void> {
-  // setImmediate (Node, Deno) and MessageChannel (browsers) are not clamped to 4 ms like nested setTimeout.
+/** One turn of the event loop: setImmediate (Node, Deno) or MessageChannel (browsers), which are not clamped to 4 ms like nested setTimeout. */
+export function macrotask(): Promise<void> {
   const g = globalThis as { setImmediate?: (fn: () => void) => void };
   if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
   if (typeof MessageChannel !== 'undefined') {
