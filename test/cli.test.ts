@@ -131,6 +131,28 @@ describe('webtrain train', () => {
     expect(JSON.parse(r.stdout.trim()).testAccuracy).toBe(1);
   });
 
+  test('--model cnn trains the small CNN on square images (the IDX digits above, 4x4)', async () => {
+    const idx = join(dir, 'idx'); // written by the test above
+    const r = await webtrain('train', '--data', `idx:${idx}`, '--model', 'cnn', '--epochs', '15', '--lr', '0.01', '--batch-size', '16',
+      '--device', 'cpu', '--out', join(dir, 'cnn-run'), '--json');
+    expect(r.stderr).not.toMatch(/webtrain train: /);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/model: cnn 4x4: conv 3x3 1→8, pool 2, conv 3x3 8→16, pool 2, linear 16→10 relu; adam lr 0.01 cosine; 15 epochs of 6 batches of 16/);
+    expect(JSON.parse(r.stdout.trim()).testAccuracy).toBe(1);
+    // The checkpoint remembers the architecture: --resume rebuilds the CNN and loads it.
+    const resumed = await webtrain('train', '--resume', '--out', join(dir, 'cnn-run'), '--epochs', '16', '--json');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/model: cnn 4x4: /);
+    expect(resumed.stderr).toMatch(/resumed from .*: 15 epochs done, step 90/);
+    expect(JSON.parse(resumed.stdout.trim()).epochs).toBe(16);
+  });
+
+  test('--model cnn refuses data that are not square images', async () => {
+    const r = await webtrain('train', ...small, '--model', 'cnn', '--out', join(tmpdir(), 'webtrain-cli-unused'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--model cnn needs square grey images of at least 4x4 pixels .*--data spirals has 2 inputs; use --model mlp:<sizes> for it/);
+  });
+
   test('--resume without a checkpoint fails clearly', async () => {
     const r = await webtrain('train', '--resume', '--out', join(dir, 'nothing-here'), '--data', 'xor', '--device', 'cpu');
     expect(r.code).toBe(1);
@@ -174,6 +196,7 @@ describe('webtrain train', () => {
     const help = await webtrain('train', '--help');
     expect(help.code).toBe(0);
     for (const flag of ['--data', '--model', '--optimizer', '--schedule', '--device', '--resume', '--json']) expect(help.stdout).toContain(flag);
+    expect(help.stdout).toContain('--model cnn');
     const bad = await webtrain('fly');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command 'fly'/);

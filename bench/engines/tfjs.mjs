@@ -63,6 +63,21 @@ export function tfjsEngine(loadTf) {
         dispose() { optimizer.dispose(); for (const v of vars) v.dispose(); for (const g of Object.values(grads)) g.dispose(); },
       };
     },
+    // tf.conv2d in its native NHWC layout (the same flops as webtrain's NCHW case), 'same' padding,
+    // plus bias, differentiated by tf.grads with a fixed upstream gradient: input, filter and bias gradients.
+    conv2dStep([n, c, h, w], outC = 32) {
+      const x = tf.randomNormal([n, h, w, c], 0, 1, 'float32', 30);
+      const filter = tf.randomNormal([3, 3, c, outC], 0, Math.sqrt(2 / (c * 9)), 'float32', 31);
+      const bias = tf.zeros([outC]);
+      const dy = tf.randomNormal([n, h, w, outC], 0, 1, 'float32', 32);
+      const grads = tf.grads((xi, fi, bi) => tf.add(tf.conv2d(xi, fi, 1, 'same'), bi));
+      let out = null;
+      return {
+        run() { out?.forEach((t) => t.dispose()); out = grads([x, filter, bias], dy); },
+        sync: () => readOne(tf, out[0]),
+        dispose() { out?.forEach((t) => t.dispose()); for (const t of [x, filter, bias, dy]) t.dispose(); },
+      };
+    },
     memory() { const m = tf.memory(); return { numTensors: m.numTensors, numBytes: m.numBytes, numBytesInGPU: m.numBytesInGPU }; },
     shutdown() { tf.engine().reset(); },
   };

@@ -53,6 +53,26 @@ export function webtrainEngine(wt, { backend = 'webgpu' } = {}) {
         dispose() { optimizer.dispose(); for (const p of params) p.dispose(); },
       };
     },
+    // wt.nn.functional.conv2d (NCHW, 3x3 to 32 channels, padding 1, bias) and backward with a fixed
+    // upstream gradient: the input, weight and bias gradients (conv2dBackwardInput,
+    // conv2dBackwardWeight and a sum), dropped after each iteration.
+    conv2dStep([n, c, h, w], outC = 32) {
+      const x = wt.randn([n, c, h, w], { seed: 30, requiresGrad: true });
+      const weight = wt.randn([outC, c, 3, 3], { seed: 31, std: Math.sqrt(2 / (c * 9)), requiresGrad: true });
+      const bias = wt.zeros([outC], { requiresGrad: true });
+      const gy = wt.randn([n, outC, h, w], { seed: 32 });
+      const inputs = [x, weight, bias];
+      return {
+        run() {
+          for (const t of inputs) t.grad = null;
+          const y = wt.nn.functional.conv2d(x, weight, bias, { padding: 1 });
+          y.backward(gy);
+          y.dispose();
+        },
+        sync: () => readOne(wt, x.grad),
+        dispose() { for (const t of [...inputs, gy]) { t.grad = null; t.dispose(); } },
+      };
+    },
     memory: () => wt.memory(),
     shutdown: () => wt.shutdown(),
   };

@@ -19,6 +19,7 @@ export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'leakyRelu', 'gelu'] as c
 export const NORMS = ['none', 'batch', 'layer'] as const;
 export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw'] as const;
 export const DEVICES = ['auto', 'webgpu', 'cpu'] as const;
+export const MODELS = ['mlp', 'cnn'] as const;
 const SCHEDULE_FORMS = 'constant, inverse:δ, power:δ, step:N:γ, cosine or warmup:N[:inner] (e.g. warmup:200:cosine)';
 
 /** A learning-rate schedule as the user wrote it. */
@@ -34,7 +35,9 @@ export type ScheduleSpec =
 export interface TrainConfig {
   /** 'mnist', a synthetic set, or 'idx:<dir>'. */
   data: string;
-  /** Layer widths as written: complete (input first, output last) or hidden only; see resolveSizes. */
+  /** The architecture: an MLP of `sizes`, or the small CNN for square grey images (src/cli/cnn.ts). */
+  model: (typeof MODELS)[number];
+  /** MLP layer widths as written: complete (input first, output last) or hidden only; see resolveSizes. */
   sizes: number[];
   activation: (typeof ACTIVATIONS)[number];
   dropout: number;
@@ -54,8 +57,13 @@ export interface TrainConfig {
   json: boolean;
 }
 
-/** Per-data defaults: measured on a 2-core machine without a GPU (see README). */
-export function defaultsFor(data: string): Pick<TrainConfig, 'sizes' | 'epochs' | 'batchSize' | 'lr' | 'schedule' | 'valid'> {
+/** Per-data (and per-model) defaults: measured on a 2-core machine without a GPU (see README). */
+export function defaultsFor(data: string, model: TrainConfig['model'] = 'mlp'): Pick<TrainConfig, 'sizes' | 'epochs' | 'batchSize' | 'lr' | 'schedule' | 'valid'> {
+  if (model === 'cnn') {
+    // conv 8 - pool - conv 16 - pool - linear, Adam 3e-3 with cosine decay, batch 32, 8 epochs: 97.95% on
+    // the held-out digits with seed 0 (seeds 1, 2: 97.30%, 97.25%; 6 epochs: 97.40-97.75%), 74 s of CPU time.
+    return { sizes: [], epochs: 8, batchSize: 32, lr: 3e-3, schedule: 'cosine', valid: 0.1 };
+  }
   if (data === 'mnist' || data.startsWith('idx:')) {
     // 784-256-128-10 ReLU, Adam 2e-3 with cosine decay, batch 64, 10 epochs: ≥ 95.5% on the held-out digits.
     return { sizes: [256, 128], epochs: 10, batchSize: 64, lr: 2e-3, schedule: 'cosine', valid: 0.1 };
@@ -76,9 +84,15 @@ Data and model
                          input width and the number of classes are taken from the data. A list whose
                          first width is the data's input width is read as complete.
                          Default: mlp:256-128 for mnist/idx, mlp:64-64 for the 2-D sets
+  --model cnn            a small convolutional network for square grey images (mnist, idx):
+                         conv 3x3 to 8 channels, max-pool 2, conv 3x3 to 16 channels, max-pool 2,
+                         linear to the classes. Its defaults: 8 epochs of batches of 32, Adam 3e-3
+                         with cosine decay (--epochs etc. override them)
   --activation <name>    relu (default), tanh, sigmoid, leakyRelu, gelu
-  --dropout <p>          dropout after each hidden layer, 0 <= p < 1 (default 0)
-  --norm <kind>          none (default), batch, layer
+  --dropout <p>          dropout after each hidden layer (cnn: before the last linear layer),
+                         0 <= p < 1 (default 0)
+  --norm <kind>          none (default), batch, layer (cnn: BatchNorm2d, or GroupNorm with one group,
+                         after each convolution)
   --valid <fraction>     share of the training data held out for validation, 0 <= f < 1
                          (default 0.1 for mnist/idx, 0.15 otherwise; 0: no validation)
 
@@ -101,14 +115,15 @@ Running
                          CPU backend, so auto does not pick it); webgpu: WebGPU even if it is a
                          software adapter; cpu: the JavaScript CPU backend
   --out <dir>            where checkpoint.safetensors, metrics.csv and report.html go
-                         (default runs/<data>)
+                         (default runs/<data>, runs/<data>-cnn for --model cnn)
   --resume               continue from <out>/checkpoint.safetensors: its saved settings are the
                          defaults, flags given now override them (e.g. more --epochs)
   --json                 progress on stderr; stdout gets one JSON line at the end:
                          {"testAccuracy", "testLoss", "epochs", "seconds", "device"}
   -h, --help             this help
 
-Example: webtrain train --data mnist --epochs 5 --out runs/quick`;
+Examples: webtrain train --data mnist --epochs 5 --out runs/quick
+          webtrain train --data mnist --model cnn`;
 
 /** node:util parseArgs options: every value is a string, checked by resolveConfig. */
 const OPTIONS = {
@@ -155,11 +170,15 @@ export function resolveConfig(flags: RawFlags['given'], base?: TrainConfig): Tra
   const str = (k: keyof typeof OPTIONS) => flags[k] as string | undefined;
   const data = str('data') ?? base?.data ?? 'mnist';
   checkData(data);
-  const sameData = base !== undefined && base.data === data;
-  const d = sameData ? base : { ...defaultsFor(data), activation: 'relu', dropout: 0, norm: 'none', optimizer: 'adam', weightDecay: 0, seed: 0 } as const;
+  const given = str('model') !== undefined ? parseModel(str('model')!) : undefined;
+  // Checkpoints from before --model cnn have no `model`: they are MLPs.
+  const model = given?.model ?? base?.model ?? 'mlp';
+  const sameRun = base !== undefined && base.data === data && (base.model ?? 'mlp') === model;
+  const d = sameRun ? base : { ...defaultsFor(data, model), activation: 'relu', dropout: 0, norm: 'none', optimizer: 'adam', weightDecay: 0, seed: 0 } as const;
   const cfg: TrainConfig = {
     data,
-    sizes: str('model') !== undefined ? parseModel(str('model')!) : [...d.sizes],
+    model,
+    sizes: given ? given.sizes : [...d.sizes],
     activation: oneOf('--activation', str('activation') ?? d.activation, ACTIVATIONS),
     dropout: str('dropout') !== undefined ? num('--dropout', str('dropout')!, (v) => v >= 0 && v < 1, 'a probability 0 <= p < 1') : d.dropout,
     norm: oneOf('--norm', str('norm') ?? d.norm, NORMS),
@@ -172,7 +191,7 @@ export function resolveConfig(flags: RawFlags['given'], base?: TrainConfig): Tra
     batchSize: str('batch-size') !== undefined ? int('--batch-size', str('batch-size')!, 1) : d.batchSize,
     seed: str('seed') !== undefined ? int('--seed', str('seed')!, 0) : d.seed,
     device: oneOf('--device', str('device') ?? base?.device ?? 'auto', DEVICES),
-    out: str('out') ?? base?.out ?? `runs/${data.startsWith('idx:') ? 'idx' : data}`,
+    out: str('out') ?? base?.out ?? `runs/${data.startsWith('idx:') ? 'idx' : data}${model === 'cnn' ? '-cnn' : ''}`,
     resume: flags.resume === true,
     json: flags.json === true,
   };
@@ -180,14 +199,16 @@ export function resolveConfig(flags: RawFlags['given'], base?: TrainConfig): Tra
   return cfg;
 }
 
-/** 'mlp:784-256-128-10' → [784, 256, 128, 10]. */
-export function parseModel(spec: string): number[] {
+/** 'mlp:784-256-128-10' → an MLP of [784, 256, 128, 10]; 'cnn' → the CNN (no widths). */
+export function parseModel(spec: string): { model: TrainConfig['model']; sizes: number[] } {
+  if (spec === 'cnn') return { model: 'cnn', sizes: [] };
   const m = /^mlp:(\d+(?:-\d+)*)$/.exec(spec);
-  const bad = () => new UsageError(`--model must be mlp:<sizes> with positive integer widths joined by '-', e.g. mlp:784-256-128-10 or mlp:256-128 (got '${spec}')`);
+  const bad = () => new UsageError(`--model must be mlp:<sizes> with positive integer widths joined by '-', e.g. mlp:784-256-128-10 or mlp:256-128, ` +
+    `or cnn (got '${spec}')`);
   if (!m) throw bad();
   const sizes = m[1].split('-').map(Number);
   if (sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) throw bad();
-  return sizes;
+  return { model: 'mlp', sizes };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The `webtrain` command line. `webtrain train` loads a data set, builds an MLP, trains it with
+ * The `webtrain` command line. `webtrain train` loads a data set, builds an MLP or a CNN, trains it with
  * wt.train.fit (a progress bar per epoch on a terminal, one line per epoch otherwise), evaluates it
  * on held-out test data, and writes <out>/checkpoint.safetensors (after every epoch, so --resume can
  * continue), <out>/metrics.csv and <out>/report.html. Exit codes: 0 done, 1 failed, 2 bad usage.
@@ -13,6 +13,7 @@ import * as wt from '../index';
 import {
   parseSchedule, parseTrainArgs, resolveConfig, resolveSizes, UsageError, USAGE, type ScheduleSpec, type TrainConfig,
 } from './args';
+import { buildCnn, describeCnn } from './cnn';
 import { metricsCsv, reportHtml, type EpochRow } from './report';
 
 const TOP_USAGE = `Usage: webtrain <command> [flags]
@@ -83,10 +84,23 @@ async function train(given: ReturnType<typeof parseTrainArgs>['given'], stdout: 
   const device = await chooseDevice(cfg.device);
   wt.seed(cfg.seed);
   const data = await loadData(cfg, device.backend);
-  let sizes: number[];
-  let filled: boolean;
+  let model: wt.nn.Sequential;
+  /** The model as --model would name it, its description for the log, and where its sizes came from. */
+  let spec: string;
+  let architecture: string;
+  let sizesNote = '';
   try {
-    ({ sizes, filled } = resolveSizes(cfg.sizes, data.inputs, data.classes, cfg.data));
+    if (cfg.model === 'cnn') {
+      model = buildCnn(cfg, { inputs: data.inputs, classes: data.classes, seed: cfg.seed, backend: device.backend });
+      spec = 'cnn';
+      architecture = describeCnn(model);
+    } else {
+      const { sizes, filled } = resolveSizes(cfg.sizes, data.inputs, data.classes, cfg.data);
+      model = wt.nn.mlp({ sizes, activation: cfg.activation, dropout: cfg.dropout, norm: cfg.norm, seed: cfg.seed, backend: device.backend });
+      spec = `mlp:${sizes.join('-')}`;
+      architecture = `mlp ${sizes.join('-')}`;
+      if (filled) sizesNote = ` (input ${data.inputs} and output ${data.classes} from the data)`;
+    }
   } catch (e) {
     for (const ds of [data.train, data.valid, data.test]) ds?.dispose();
     throw e;
@@ -94,12 +108,11 @@ async function train(given: ReturnType<typeof parseTrainArgs>['given'], stdout: 
   log(`device: ${device.line}`);
   log(`data: ${cfg.data}: ${data.train.size} train, ${data.valid ? `${data.valid.size} valid, ` : ''}${data.test.size} test examples, ` +
     `${data.inputs} inputs, ${data.classes} classes`);
-  const model = wt.nn.mlp({ sizes, activation: cfg.activation, dropout: cfg.dropout, norm: cfg.norm, seed: cfg.seed, backend: device.backend });
   const stepsPerEpoch = Math.ceil(data.train.size / cfg.batchSize);
   const lr = buildSchedule(parseSchedule(cfg.schedule), cfg.lr, stepsPerEpoch, cfg.epochs * stepsPerEpoch);
   const optimizer = wt.train.makeOptimizer({ name: cfg.optimizer, lr, weightDecay: cfg.weightDecay }, model.parameters());
-  log(`model: mlp ${sizes.join('-')} ${cfg.activation}${cfg.norm !== 'none' ? `, ${cfg.norm} norm` : ''}${cfg.dropout ? `, dropout ${cfg.dropout}` : ''}` +
-    `${filled ? ` (input ${data.inputs} and output ${data.classes} from the data)` : ''}; ${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}` +
+  log(`model: ${architecture} ${cfg.activation}${cfg.norm !== 'none' ? `, ${cfg.norm} norm` : ''}${cfg.dropout ? `, dropout ${cfg.dropout}` : ''}` +
+    `${sizesNote}; ${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}` +
     `${cfg.weightDecay ? ` weight decay ${cfg.weightDecay}` : ''}; ${cfg.epochs} epochs of ${stepsPerEpoch} batches of ${cfg.batchSize}`);
 
   let rows: EpochRow[] = [];
@@ -117,7 +130,7 @@ async function train(given: ReturnType<typeof parseTrainArgs>['given'], stdout: 
       checkpoint: checkpointPath(), csv: join(cfg.out, 'metrics.csv'), html: join(cfg.out, 'report.html'),
     };
     const title = `webtrain train --data ${cfg.data}`;
-    const reportConfig = { ...cfg, model: `mlp:${sizes.join('-')}` } as Record<string, unknown>;
+    const reportConfig = { ...cfg, model: spec } as Record<string, unknown>;
     delete reportConfig.sizes;
     delete reportConfig.device; // the summary names the device actually used
     delete reportConfig.json;

@@ -1,10 +1,12 @@
 /**
- * wt.nn.functional: losses, penalties, normalization and dropout as functions, with the semantics of
- * torch.nn.functional (reductions, ignore_index, log clamping, class axis 1).
+ * wt.nn.functional: losses, penalties, normalization, dropout, convolution and pooling as functions,
+ * with the semantics of torch.nn.functional (reductions, ignore_index, log clamping, class axis 1, NCHW).
  */
 export { dropout } from './dropout';
 export { batchNorm, layerNorm, groupNorm, instanceNorm } from './norm';
 export type { BatchNormOptions, InstanceNormOptions, AffineNormOptions } from './norm';
+export { conv2d, maxPool2d, avgPool2d } from './conv';
+export type { Conv2dOptions, Pool2dOptions, Size2d } from './conv';
 
 import { WebtrainError, fmtShape } from '../errors';
 import { crossEntropy as crossEntropyOp, IGNORE_INDEX, labelRangeError, lossShape, classLayout, validMean } from '../ops/cross-entropy';

@@ -1,10 +1,10 @@
 /**
  * Layers: Linear (one fused matmul + bias + activation kernel), Sequential, the activations, Dropout,
- * Identity and Flatten, with PyTorch's semantics, parameter names and layouts.
+ * Identity, Flatten and Unflatten, with PyTorch's semantics, parameter names and layouts.
  */
 import type { BackendName } from '../backend/backend';
 import type { DType } from '../dtype';
-import { WebtrainError } from '../errors';
+import { fmtShape, WebtrainError } from '../errors';
 import { LINEAR_ACTIVATIONS, widthMessage, type LinearActivation } from '../ops/linear';
 import { normalizeAxis, numel } from '../shape';
 import type { Tensor } from '../tensor';
@@ -192,6 +192,38 @@ export class Flatten extends Module {
   }
 
   toString(): string { return `Flatten(start_dim=${this.startDim}, end_dim=${this.endDim})`; }
+}
+
+/**
+ * Splits dim `dim` into `sizes`, as PyTorch's `nn.Unflatten(dim, sizes)`: the inverse of Flatten,
+ * e.g. `new Unflatten(1, [1, 28, 28])` turns flat MNIST rows [N, 784] into images [N, 1, 28, 28]
+ * for a Conv2d. One size may be -1 (inferred). A view: no copy.
+ */
+export class Unflatten extends Module {
+  readonly sizes: readonly number[];
+
+  constructor(readonly dim: number, sizes: readonly number[]) {
+    super();
+    if (!Number.isInteger(dim)) throw new WebtrainError(`Unflatten: dim must be an integer, got ${dim}`);
+    if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every((s) => Number.isInteger(s) && (s >= 1 || s === -1)) ||
+      sizes.filter((s) => s === -1).length > 1) {
+      throw new WebtrainError(`Unflatten: sizes must be positive integers (one may be -1), got ${JSON.stringify(sizes)}`);
+    }
+    this.sizes = [...sizes];
+  }
+
+  forward(x: Tensor): Tensor {
+    const d = normalizeAxis('Unflatten', this.dim, x.rank);
+    const known = this.sizes.filter((s) => s !== -1).reduce((a, b) => a * b, 1);
+    if (this.sizes.includes(-1) ? x.shape[d] % known !== 0 : x.shape[d] !== known) {
+      throw new WebtrainError(`Unflatten: dim ${this.dim} of the input ${fmtShape(x.shape)} has size ${x.shape[d]}, ` +
+        `which cannot be split into ${fmtShape(this.sizes)}`);
+    }
+    const sizes = this.sizes.map((s) => (s === -1 ? x.shape[d] / known : s));
+    return x.reshape([...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)]);
+  }
+
+  toString(): string { return `Unflatten(dim=${this.dim}, unflattened_size=(${this.sizes.join(', ')}))`; }
 }
 
 /**

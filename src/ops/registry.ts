@@ -5,6 +5,7 @@
 import * as B from './binary';
 import { binaryCrossEntropy } from './binary-cross-entropy';
 import * as C from './creation';
+import * as Conv from './conv2d';
 import * as CE from './cross-entropy';
 import { dropout } from './dropout';
 import * as G from './gather';
@@ -14,6 +15,7 @@ import { matmul } from './matmul';
 import * as M from './movement';
 import * as N from './norm';
 import type { OpDef } from './op-def';
+import * as P from './pool2d';
 import * as R from './reduce';
 import * as S from './softmax';
 import * as U from './unary';
@@ -31,6 +33,9 @@ export const OPS = {
   crossEntropy: CE.crossEntropy, crossEntropyGrad: CE.crossEntropyGrad, validMean: CE.validMean, validMeanGrad: CE.validMeanGrad,
   binaryCrossEntropy,
   norm: N.norm, normGrad: N.normGrad, normStats: N.normStats, normEval: N.normEval,
+  conv2d: Conv.conv2d, conv2dBackwardInput: Conv.conv2dBackwardInput, conv2dBackwardWeight: Conv.conv2dBackwardWeight,
+  maxPool2d: P.maxPool2d, maxPool2dBackward: P.maxPool2dBackward, maxPool2dIndices: P.maxPool2dIndices,
+  avgPool2d: P.avgPool2d, avgPool2dBackward: P.avgPool2dBackward,
   reshape: M.reshape, permute: M.permute, slice: M.slice, padSlice: M.padSlice, concat: M.concat,
   broadcastTo: M.broadcastTo, copy: M.copy, gather: G.gather, scatterAdd: G.scatterAdd,
   indexSelect: IS.indexSelect, indexAdd: IS.indexAdd,
