@@ -239,9 +239,9 @@ describe('tanhToy closed forms', () => {
   });
 });
 
-/** Issue 9 part 2's experiments (over-parametrization and sparsity): run and checked in test/lab2.test.ts. */
-type Part2Id = 'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent';
-const part2: Part2Id[] = ['lotteryTicket', 'adversarial', 'memorization', 'doubleDescent'];
+/** Issue 9 part 2's experiments (over-parametrization and sparsity): run and checked in test/lab2.test.ts and test/lab3.test.ts. */
+type Part2Id = 'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent' | 'biasVariance' | 'minimaSpread' | 'deconstructingTickets';
+const part2: Part2Id[] = ['lotteryTicket', 'adversarial', 'memorization', 'doubleDescent', 'biasVariance', 'minimaSpread', 'deconstructingTickets'];
 
 /** Small settings for every experiment of part 1: seconds on SwiftShader. */
 const tiny: Record<Exclude<ExperimentId, Part2Id>, Record<string, number | string | boolean>> = {

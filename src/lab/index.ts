@@ -17,5 +17,9 @@ export {
 } from './prune';
 export { fgsm, type FgsmOptions } from './adversarial';
 export { loadDigits, syntheticDigits, DIGIT_SOURCES, type DigitArrays, type DigitSource, type Digits } from './digits';
+export { biasVariance, decompose as biasVarianceDecompose, type BiasVarianceOptions, type BiasVarianceResult, type BiasVarianceCapacity } from './bias-variance';
+export { MlpEnsemble, trainEnsemble, type EnsembleOptions } from './ensemble';
+export { deconstructTickets, ZHOU_CRITERIA, type DeconstructOptions, type DeconstructResult, type DeconstructRun } from './deconstruct';
+export { supermask, SupermaskModel, type SupermaskOptions, type SupermaskResult } from './supermask';
 export { experiments } from './experiments/index';
 export type { Experiment, ExperimentId, LabResult, LabPlot, LabHeatmap, OptionValue, RunOptions } from './types';

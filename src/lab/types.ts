@@ -9,7 +9,8 @@ import type { BackendName } from '../backend/backend';
 export type ExperimentId = 'tanhSurface' | 'initialization' | 'activations' | 'optimizerRace' | 'lrDecay' |
   'normalization' | 'sharpness' | 'interpolation' | 'swa' | 'mixup' | 'earlyStopping' |
   // issue 9, part 2 (over-parametrization and sparsity)
-  'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent';
+  'lotteryTicket' | 'adversarial' | 'memorization' | 'doubleDescent' |
+  'biasVariance' | 'minimaSpread' | 'deconstructingTickets';
 
 /** The value of one setting: the demo renders a form field from the default's type. */
 export type OptionValue = number | string | boolean;

@@ -18,6 +18,9 @@ import { lotteryTicketExperiment } from './lottery-ticket';
 import { adversarial } from './adversarial';
 import { memorization } from './memorization';
 import { doubleDescent } from './double-descent';
+import { biasVarianceExperiment } from './bias-variance';
+import { minimaSpread } from './minima-spread';
+import { deconstructingTickets } from './deconstructing-tickets';
 
 export const experiments = {
   tanhSurface,
@@ -35,4 +38,7 @@ export const experiments = {
   adversarial,
   memorization,
   doubleDescent,
+  biasVariance: biasVarianceExperiment,
+  minimaSpread,
+  deconstructingTickets,
 } satisfies Record<ExperimentId, Experiment>;
