@@ -6,25 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as wt from '../src/index';
-import { setTensorObserver } from '../src/runtime';
 import type { Tensor } from '../src/tensor';
 import type { ExperimentId, LabResult } from '../src/lab/types';
 import { availableBackends } from './setup-backends';
+import { expectWellFormed, leaksOf } from './lab-checks';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
 
-/** Tensors fn created and did not dispose (0-d uploads, the scalar-constant cache, left out); as in lab.test.ts. */
-async function leaksOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const live = new Map<Tensor, string>();
-  setTensorObserver({ created: (t, op) => live.set(t, op), disposed: (t) => live.delete(t) });
-  try {
-    await fn();
-  } finally {
-    setTensorObserver(null);
-  }
-  return [...live].filter(([t, op]) => !(op === 'tensor' && t.rank === 0) && !t.isDisposed).map(([t, op]) => `${op} [${t.shape}]`);
-}
 
 async function values(ts: Tensor[]): Promise<number[][]> {
   return Promise.all(ts.map(async (t) => Array.from(await t.data())));
@@ -317,34 +306,3 @@ describe.each(backends)('lab part 2 experiments on %s', (backend) => {
   });
 });
 
-/** As in lab.test.ts: every number finite, series as long as their x, heatmaps xs × ys, plain JSON. */
-function expectWellFormed(r: LabResult, id: ExperimentId): void {
-  expect(r.id).toBe(id);
-  expect(r.title).toBe(wt.lab.experiments[id].title);
-  expect(r.plots.length).toBeGreaterThan(0);
-  for (const p of r.plots) {
-    expect(p.series.length).toBeGreaterThan(0);
-    for (const s of p.series) {
-      expect(s.x.length, `${p.title} / ${s.label}`).toBeGreaterThan(0);
-      expect(s.y).toHaveLength(s.x.length);
-      expect([...s.x, ...s.y].every(Number.isFinite), `${p.title} / ${s.label}: ${s.y}`).toBe(true);
-      if (p.logY) expect(s.y.every((v) => v > 0)).toBe(true);
-    }
-    for (const m of p.markers ?? []) expect(Number.isFinite(m.x) && Number.isFinite(m.y)).toBe(true);
-  }
-  for (const h of r.heatmaps ?? []) {
-    expect(h.values).toHaveLength(h.xs.length * h.ys.length);
-    expect([...h.xs, ...h.ys, ...h.values].every(Number.isFinite)).toBe(true);
-  }
-  if (r.table) {
-    expect(r.table.rows.length).toBeGreaterThan(0);
-    for (const row of r.table.rows) {
-      expect(row).toHaveLength(r.table.columns.length);
-      for (const v of row) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
-    }
-  }
-  expect(Object.keys(r.summary).length).toBeGreaterThan(0);
-  for (const v of Object.values(r.summary)) expect(typeof v === 'string' || Number.isFinite(v)).toBe(true);
-  const json = JSON.stringify(r);
-  expect(JSON.stringify(JSON.parse(json))).toBe(json);
-}
