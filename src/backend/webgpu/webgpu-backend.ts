@@ -18,6 +18,7 @@ import type { BufferSlice } from '../../ops/op-def';
 
 // GPUBufferUsage / GPUMapMode values (the globals don't exist in Node).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+const SHADER_STAGE_COMPUTE = 0x4; // GPUShaderStage.COMPUTE, which Node does not define globally
 const MAP_READ_MODE = 0x1;
 const WORKGROUP_SIZE = 256;
 const UNIFORM_ARENA_BYTES = 64 * 1024;
@@ -62,8 +63,18 @@ export class WebGPUBackend implements Backend {
   private pool = new Map<number, GPUBuffer[]>();
   private recent = new Map<number, GPUBuffer[]>();
   private pooledByteCount = 0;
-  /** Compiled pipelines with their bind group layout (asking the pipeline for it per dispatch is costly). */
-  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  /** Compiled pipelines with their explicit bind group layout (binding 0, the uniforms, at a dynamic offset). */
+  private pipelines = new Map<string, CompiledPipeline>();
+  /**
+   * Bind groups by (pipeline, uniform arena, storage buffers and ranges). A training step binds the
+   * same pooled buffers in the same order every step, so after the first step createBindGroup (a
+   * third of the host time of a small dispatch) is skipped; the uniforms' offset is dynamic, so
+   * new uniform values need no new group. Pooled buffers are never destroyed while the device
+   * lives, so a cached group never refers to a dead buffer; the map is cleared when it grows large.
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesInEncoder = 0;
@@ -73,12 +84,14 @@ export class WebGPUBackend implements Backend {
   private asyncError: Error | null = null;
   private destroyed = false;
   private readonly uniformAlign: number;
+  private readonly maxWorkgroupsPerDimension: number;
 
   private constructor(readonly device: GPUDevice, private readonly adapterInfo: Record<string, string>,
     /** A CPU implementation (SwiftShader, llvmpipe): kernels pick variants without workgroup barriers. */
     readonly isSoftware: boolean) {
     this.tuning = { tiledMatmul: !isSoftware };
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
+    this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension; // a native getter: read once
     device.lost.then((info) => {
       if (this.destroyed) return;
       this.lostReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
@@ -162,25 +175,39 @@ export class WebGPUBackend implements Backend {
 
   dispatch(d: Dispatch): void {
     this.checkUsable();
-    const { pipeline, layout } = this.pipeline(d.label, d.shader, d.defines);
-    const uniform = this.uniformSlot(d.uniforms.bytes());
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
-    d.bindings.forEach((s, i) => {
-      if (!s) return;
-      const buffer = s.storage.handle as GPUBuffer;
-      // Empty tensors still need a non-empty binding (their kernels read nothing).
-      const size = Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset);
-      entries.push({ binding: i + 1, resource: { buffer, offset: s.byteOffset, size } });
-    });
-    const bindGroup = this.device.createBindGroup({ layout, entries });
-    const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension);
+    const compiled = this.pipeline(d.label, d.shader, d.defines);
+    const bytes = d.uniforms.bytes();
+    const uniform = this.uniformSlot(bytes);
+    let key = `${compiled.id}|${this.bufferId(uniform.buffer)}:${bytes.byteLength}`;
+    for (const s of d.bindings) key += s ? `|${this.bufferId(s.storage.handle as GPUBuffer)}:${s.byteOffset}:${s.byteLength}` : '|-';
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform.buffer, offset: 0, size: bytes.byteLength } }];
+      d.bindings.forEach((s, i) => {
+        if (!s) return;
+        const buffer = s.storage.handle as GPUBuffer;
+        // Empty tensors still need a non-empty binding (their kernels read nothing).
+        const size = Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset);
+        entries.push({ binding: i + 1, resource: { buffer, offset: s.byteOffset, size } });
+      });
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      bindGroup = this.device.createBindGroup({ layout: compiled.layout, entries });
+      this.bindGroups.set(key, bindGroup);
+    }
+    const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.maxWorkgroupsPerDimension);
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setPipeline(compiled.pipeline);
+    pass.setBindGroup(0, bindGroup, [uniform.offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     if (++this.dispatchesInEncoder >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
   }
 
   private pipeline(label: string, shader: string, defines: Defines) {
@@ -190,8 +217,11 @@ export class WebGPUBackend implements Backend {
     const code = loadShader(shader, defines);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: `${label} (${shader})` });
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
-    const entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    const layout = this.device.createBindGroupLayout({ entries: bindGroupLayoutEntries(code), label });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label,
+    });
+    const entry: CompiledPipeline = { pipeline, layout, id: this.pipelines.size };
     this.device.popErrorScope().then((e) => {
       if (!e) return;
       this.pipelines.delete(key);
@@ -203,7 +233,7 @@ export class WebGPUBackend implements Backend {
     return entry;
   }
 
-  private uniformSlot(bytes: ArrayBuffer): GPUBufferBinding {
+  private uniformSlot(bytes: ArrayBuffer): { buffer: GPUBuffer; offset: number } {
     let arena = this.arenas[this.arenas.length - 1];
     if (!arena || arena.used + bytes.byteLength > UNIFORM_ARENA_BYTES) {
       arena = this.freeArenas.pop() ?? {
@@ -216,7 +246,7 @@ export class WebGPUBackend implements Backend {
     const offset = arena.used;
     arena.cpu.set(new Uint8Array(bytes), offset);
     arena.used = Math.ceil((offset + bytes.byteLength) / this.uniformAlign) * this.uniformAlign;
-    return { buffer: arena.gpu, offset, size: bytes.byteLength };
+    return { buffer: arena.gpu, offset };
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -296,6 +326,26 @@ export class WebGPUBackend implements Backend {
       throw e;
     }
   }
+}
+
+interface CompiledPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }
+
+/** Bind groups kept before the cache starts over (a step binds a few dozen). */
+const MAX_CACHED_BIND_GROUPS = 4096;
+
+/**
+ * The bind group layout of a kernel, read off its declarations: `var<uniform>` (binding 0, at a
+ * dynamic offset into the uniform arena), `var<storage, read>` and `var<storage, read_write>`.
+ * Explicit, unlike 'auto', so the uniforms can take a dynamic offset; every declared binding is
+ * in it, used or not.
+ */
+export function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage)\s*(?:,\s*(read_write|read))?\s*>/g)) {
+    const type: GPUBufferBindingType = m[2] === 'uniform' ? 'uniform' : m[3] === 'read_write' ? 'storage' : 'read-only-storage';
+    entries.push({ binding: Number(m[1]), visibility: SHADER_STAGE_COMPUTE, buffer: { type, hasDynamicOffset: type === 'uniform' } });
+  }
+  return entries;
 }
 
 function pushTo(pool: Map<number, GPUBuffer[]>, b: GPUBuffer): void {
