@@ -37,27 +37,45 @@ export function casesFor(software) {
 /**
  * Counts dispatches, submits and GPU buffer bytes for every engine alike, by wrapping the WebGPU
  * classes' prototype methods (the `webgpu` package's globals in Node, the page's in Chromium): the
- * engines' own counters differ in what they count. Buffer bytes: created minus destroyed; `peak`
- * is reset at the start of each case. Buffers dropped without destroy() stay counted.
+ * engines' own counters differ in what they count. Buffer bytes are kept per device (created minus
+ * destroyed; a destroyed device frees all of its own), and a case's peak is the most bytes alive at
+ * once on the devices it used (allocated on or submitted to), pooled buffers from the engine's
+ * earlier cases included. Buffers dropped without destroy() stay counted.
  */
 export function installGpuCounters(classes) {
-  const counters = { dispatches: 0, submits: 0, liveBytes: 0, peakBytes: 0 };
-  const wrap = (proto, name, before) => {
+  const devices = new Map(); // GPUDevice → { live, peak }
+  const counters = {
+    dispatches: 0, submits: 0, touched: new Set(),
+    /** Starts a case: peaks from the current sizes, no device touched yet. */
+    resetPeak() { for (const d of devices.values()) d.peak = d.live; counters.touched.clear(); },
+    /** Peak bytes of the devices that allocated since resetPeak(). */
+    peakBytes() { let sum = 0; for (const d of counters.touched) sum += devices.get(d).peak; return sum; },
+  };
+  const wrap = (proto, name, after) => {
     const original = proto[name];
-    proto[name] = function (...args) { const r = original.apply(this, args); before(this, args, r); return r; };
+    proto[name] = function (...args) { const r = original.apply(this, args); after(this, args, r); return r; };
   };
   wrap(classes.GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => { counters.dispatches++; });
-  wrap(classes.GPUQueue.prototype, 'submit', () => { counters.submits++; });
-  const sizes = new WeakMap();
-  wrap(classes.GPUDevice.prototype, 'createBuffer', (_device, [descriptor], buffer) => {
-    sizes.set(buffer, descriptor.size);
-    counters.liveBytes += descriptor.size;
-    counters.peakBytes = Math.max(counters.peakBytes, counters.liveBytes);
+  const queueDevice = new WeakMap(); // a case that allocates nothing still submits: that marks its device
+  wrap(classes.GPUQueue.prototype, 'submit', (queue) => {
+    counters.submits++;
+    if (queueDevice.has(queue)) counters.touched.add(queueDevice.get(queue));
+  });
+  const owner = new WeakMap(); // GPUBuffer → [device, size]
+  wrap(classes.GPUDevice.prototype, 'createBuffer', (device, [descriptor], buffer) => {
+    if (!devices.has(device)) queueDevice.set(device.queue, device);
+    const d = devices.get(device) ?? devices.set(device, { live: 0, peak: 0 }).get(device);
+    owner.set(buffer, [device, descriptor.size]);
+    d.live += descriptor.size;
+    d.peak = Math.max(d.peak, d.live);
+    counters.touched.add(device);
   });
   wrap(classes.GPUBuffer.prototype, 'destroy', (buffer) => {
-    counters.liveBytes -= sizes.get(buffer) ?? 0;
-    sizes.delete(buffer);
+    const [device, size] = owner.get(buffer) ?? [];
+    if (device && devices.has(device)) devices.get(device).live -= size;
+    owner.delete(buffer);
   });
+  wrap(classes.GPUDevice.prototype, 'destroy', (device) => { devices.delete(device); counters.touched.delete(device); });
   return counters;
 }
 
@@ -86,7 +104,7 @@ export async function runAll(engines, { counters, reps = 9, warmup = 2, quick = 
 async function timeCase(engine, c, { targetMs, reps, warmup, counters }) {
   const handle = c.make(engine);
   if (!handle) return null;
-  if (counters) counters.peakBytes = counters.liveBytes;
+  counters?.resetPeak();
   try {
     let counted = null; // counters of the timed run() calls; the sync's own work counted apart
     const hostTimes = []; // time in run() alone: JS + encoding, before the sync waits on the device
@@ -131,7 +149,7 @@ async function timeCase(engine, c, { targetMs, reps, warmup, counters }) {
       ...(counters ? {
         dispatchesPerIter: (counted.dispatchesWithSync - reps * syncOnly.dispatches) / iters,
         submitsPerBlock: counted.submitsWithSync / reps, // a block = `inner` iterations + one sync
-        peakGpuBytes: counters.peakBytes,
+        peakGpuBytes: counters.peakBytes(),
       } : {}),
     };
   } finally {
