@@ -39,15 +39,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 #if FILL
   dst[i] = p.bits;
 #else
-  var rest = i;
   var s = p.srcOffset;
   var t = p.dstOffset;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at8(p.shape, u32(d));
-    let k = rest % size;
-    rest = rest / size;
-    s += k * at8(p.srcStrides, u32(d));
-    t += k * at8(p.dstStrides, u32(d));
+  if (p.rank == 1u) {
+    // One dimension after the host merged what it could (e.g. both contiguous): constant indices.
+    s += i * p.srcStrides[0].x;
+    t += i * p.dstStrides[0].x;
+  } else {
+    var rest = i;
+    for (var d = i32(p.rank) - 1; d >= 0; d--) {
+      let size = at8(p.shape, u32(d));
+      let k = rest % size;
+      rest = rest / size;
+      s += k * at8(p.srcStrides, u32(d));
+      t += k * at8(p.dstStrides, u32(d));
+    }
   }
 #if ADD_F32
   dst[t] = bitcast<u32>(bitcast<f32>(dst[t]) + bitcast<f32>(src[s]));

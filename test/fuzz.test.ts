@@ -16,6 +16,19 @@ import { getBackend } from '../src/runtime';
 import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
 import type { BackendName } from '../src/backend/backend';
 import { availableBackends } from './setup-backends';
+import { collapseDims } from '../src/ops/movement';
+import { contiguousStrides } from '../src/shape';
+
+/** Offset of the i-th element (row-major over shape) through strides. */
+function offsetAt(i: number, shape: readonly number[], strides: readonly number[]): number {
+  let off = 0;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    off += (i % shape[d]) * strides[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return off;
+}
+
 
 const backends = await availableBackends();
 const hasGpu = backends.includes('webgpu');
@@ -426,6 +439,23 @@ describe('gradients', () => {
 // Properties that need no reference
 
 describe('properties', () => {
+  test('collapseDims (the GPU copy kernel\'s dimension merging) maps every index to the same offsets', async () => {
+    const arb = shapeArb(0, 5, 4).chain((shape) => fc.record({
+      shape: fc.constant(shape),
+      // Strides of a contiguous layout of a permutation (as permute and slice views have), or random.
+      src: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: shape.length, maxLength: shape.length }),
+      dst: fc.constant(contiguousStrides(shape)),
+    }));
+    await check('collapseDims', 701, 200, arb, ({ shape, src, dst }) => {
+      const c = collapseDims(shape, src, dst);
+      expect(c.shape.length).toBeLessThanOrEqual(shape.length);
+      for (let i = 0; i < numel(shape); i++) {
+        expect(offsetAt(i, c.shape, c.srcStrides)).toBe(offsetAt(i, shape, src));
+        expect(offsetAt(i, c.shape, c.dstStrides)).toBe(offsetAt(i, shape, dst));
+      }
+    });
+  });
+
   test.each(backends)('%s: the sum over all axes equals a sum of partial sums; mean · n equals sum', async (backend) => {
     const arb = shapeArb(1, 4, 5).chain((shape) => fc.record({ shape: fc.constant(shape), first: fc.shuffledSubarray([...shape.keys()], { minLength: 1 }), seed: seedArb }));
     await check(`sum of sums (${backend})`, 501, 25, arb, async ({ shape, first, seed }) => {

@@ -74,9 +74,34 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   sv: StridedView, shape: readonly number[], variant = COPY): void {
   if (shape.length > MAX_RANK) fail(label, `tensors of rank ${shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const n = numel(shape);
-  const u = new Uniforms().u32(n).u32(shape.length).u32(sv.offset).u32(dv.offset)
-    .array(shape, MAX_RANK).array(sv.strides, MAX_RANK).array(dv.strides, MAX_RANK);
+  const c = collapseDims(shape, sv.strides, dv.strides);
+  const u = new Uniforms().u32(n).u32(c.shape.length).u32(sv.offset).u32(dv.offset)
+    .array(c.shape, MAX_RANK).array(c.srcStrides, MAX_RANK).array(c.dstStrides, MAX_RANK);
   gpu.dispatch({ label, ...variant, uniforms: u, bindings: [dst, src], threads: n });
+}
+
+/**
+ * The same strided copy over fewer dimensions: size-1 dims dropped, and neighbours merged where
+ * both views step through them as one (stride[d] == stride[d+1] · shape[d+1] in src and dst). A
+ * copy between contiguous views becomes 1-D, which the kernel indexes without its per-dimension
+ * loop (NOTE: that loop indexes uniform arrays dynamically, which SwiftShader does slowly).
+ */
+export function collapseDims(shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[]) {
+  const out = { shape: [] as number[], srcStrides: [] as number[], dstStrides: [] as number[] };
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = out.shape.length - 1;
+    if (last >= 0 && out.srcStrides[last] === srcStrides[d] * shape[d] && out.dstStrides[last] === dstStrides[d] * shape[d]) {
+      out.shape[last] *= shape[d];
+      out.srcStrides[last] = srcStrides[d];
+      out.dstStrides[last] = dstStrides[d];
+    } else {
+      out.shape.push(shape[d]);
+      out.srcStrides.push(srcStrides[d]);
+      out.dstStrides.push(dstStrides[d]);
+    }
+  }
+  return out;
 }
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
