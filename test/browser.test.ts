@@ -1,45 +1,21 @@
 // Headless Chromium smoke test: vite serves test/browser/ straight from the TypeScript source (the
 // same `?raw` shader imports the library build uses), puppeteer loads it, and the page reports
-// back through window.__result / window.__error (see test/browser/main.ts).
-//
-// Chromium gets WebGPU without a GPU through SwiftShader (Vulkan on the CPU); it only exposes
-// navigator.gpu on a secure origin, hence http://127.0.0.1 rather than about:blank.
-import { existsSync } from 'node:fs';
+// back through window.__result / window.__error (see test/browser/main.ts). Chromium's flags and
+// the skip rule live in test/chromium.ts (shared with demo.test.ts).
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserResult } from './browser/main.ts';
+import { launchChromium, skipWithoutChromium, watchPage } from './chromium.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 /** SwiftShader compiles every pipeline on the CPU: the op table alone takes a while. */
 const PAGE_TIMEOUT_MS = 240_000;
 
-const CHROME_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--no-sandbox', // CI runs as root, where Chromium's sandbox refuses to start
-  '--disable-dev-shm-usage', // containers often have a 64 MB /dev/shm
-  // The machine has no network: keep Chromium from stalling on background fetches.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
 // Only a developer machine without Chromium may skip; in CI a missing browser is a failure.
-const skip = !existsSync(chromePath) && !process.env.CI;
-if (skip) {
-  console.warn(
-    `browser.test.ts: SKIPPED, no Chromium at ${chromePath} (install Debian's chromium or set CHROME_PATH)`,
-  );
-}
+const skip = skipWithoutChromium('browser.test.ts');
 
 describe.skipIf(skip)('browser (headless Chromium, WebGPU via SwiftShader)', () => {
   let server: ViteDevServer | undefined;
@@ -66,12 +42,7 @@ describe.skipIf(skip)('browser (headless Chromium, WebGPU via SwiftShader)', () 
     await server.listen();
     const { port } = server.httpServer!.address() as AddressInfo;
 
-    browser = await puppeteer.launch({
-      executablePath: chromePath,
-      headless: true,
-      args: CHROME_ARGS,
-      protocolTimeout: PAGE_TIMEOUT_MS + 60_000,
-    });
+    browser = await launchChromium(PAGE_TIMEOUT_MS + 60_000);
     const page = await browser.newPage();
     outcome = await runPage(page, `http://127.0.0.1:${port}/test/browser/index.html`);
   }, PAGE_TIMEOUT_MS + 60_000);
@@ -128,24 +99,7 @@ describe.skipIf(skip)('browser (headless Chromium, WebGPU via SwiftShader)', () 
  * script would never run, so nothing would ever be reported) and names the stage a timeout hit.
  */
 async function runPage(page: Page, url: string): Promise<{ result?: BrowserResult; error?: string }> {
-  let failedModule: (reason: Error) => void = () => {};
-  const moduleFailure = new Promise<never>((_, reject) => (failedModule = reject));
-  moduleFailure.catch(() => {}); // only observed through the race below
-
-  page.on('console', (msg) => {
-    const type = msg.type();
-    if (type === 'error' || type === 'warn' || process.env.WT_BROWSER_VERBOSE) {
-      console.log(`[page ${type}] ${msg.text()}`);
-    }
-  });
-  page.on('pageerror', (err) => console.log(`[page uncaught] ${err instanceof Error ? err.stack : err}`));
-  page.on('response', (res) => {
-    // Scripts and the page only: a 404 for /favicon.ico is no reason to fail.
-    const kind = res.request().resourceType();
-    if (res.status() >= 400 && (kind === 'script' || kind === 'document')) {
-      failedModule(new Error(`vite answered ${res.status()} for ${res.url()} (see the vite error above)`));
-    }
-  });
+  const moduleFailure = watchPage(page);
 
   await page.goto(url, { waitUntil: 'load' });
   try {
