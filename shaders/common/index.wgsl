@@ -2,7 +2,11 @@
 // 16-byte aligned as the uniform layout requires).
 
 fn at8(v: array<vec4<u32>, 2>, d: u32) -> u32 {
-  return v[d / 4u][d % 4u];
+  // Selects, not v[d / 4u][d % 4u]: SwiftShader lacks dynamic indexing of uniform arrays and runs
+  // it many times slower (e.g. a broadcast add), while selects cost a few instructions anywhere.
+  let q = select(v[0], v[1], d >= 4u);
+  let r = d & 3u;
+  return select(select(q.x, q.y, r == 1u), select(q.z, q.w, r == 3u), r >= 2u);
 }
 
 // The global index of a thread in a 2-D grid of 256-thread workgroups (x + y * num_workgroups.x):
