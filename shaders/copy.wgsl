@@ -3,7 +3,8 @@
 // dst[dstOffset + Σ i_d dstStrides_d] = src[srcOffset + Σ i_d srcStrides_d]. Serves permute, slice,
 // padSlice, concat, broadcastTo and copies. FILL instead writes one bit pattern to dst[0..n).
 // ADD_F32 adds instead of copying (f32 values): dst += src, e.g. a gradient into its slot.
-// Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL, ADD_F32.
+// Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL, ADD_F32, and the
+// index paths CONTIGUOUS (both 1-D contiguous after the host merged dimensions) and SCALAR_SOURCE.
 // Dispatch: one thread per element, workgroups of 256 in a 2-D grid.
 
 #if FILL
@@ -29,6 +30,30 @@ struct Params {
 @group(0) @binding(2) var<storage, read> src: array<u32>;
 #endif
 
+#if !FILL
+// The source and target word offsets of element i: contiguous (an index linear in the thread,
+// which SwiftShader vectorizes), one source word broadcast, or the general strided walk.
+fn sourceAndTarget(i: u32) -> vec2<u32> {
+#if CONTIGUOUS
+  return vec2<u32>(p.srcOffset + i, p.dstOffset + i);
+#elif SCALAR_SOURCE
+  return vec2<u32>(p.srcOffset, p.dstOffset + i);
+#else
+  var s = p.srcOffset;
+  var t = p.dstOffset;
+  var rest = i;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at8(p.shape, u32(d));
+    let k = rest % size;
+    rest = rest / size;
+    s += k * at8(p.srcStrides, u32(d));
+    t += k * at8(p.dstStrides, u32(d));
+  }
+  return vec2<u32>(s, t);
+#endif
+}
+#endif
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -39,22 +64,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 #if FILL
   dst[i] = p.bits;
 #else
-  var s = p.srcOffset;
-  var t = p.dstOffset;
-  if (p.rank == 1u) {
-    // One dimension after the host merged what it could (e.g. both contiguous): constant indices.
-    s += i * p.srcStrides[0].x;
-    t += i * p.dstStrides[0].x;
-  } else {
-    var rest = i;
-    for (var d = i32(p.rank) - 1; d >= 0; d--) {
-      let size = at8(p.shape, u32(d));
-      let k = rest % size;
-      rest = rest / size;
-      s += k * at8(p.srcStrides, u32(d));
-      t += k * at8(p.dstStrides, u32(d));
-    }
-  }
+  let st = sourceAndTarget(i);
+  let s = st.x;
+  let t = st.y;
 #if ADD_F32
   dst[t] = bitcast<u32>(bitcast<f32>(dst[t]) + bitcast<f32>(src[s]));
 #else

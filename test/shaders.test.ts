@@ -9,7 +9,7 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import * as wt from '../src/index';
 import { OPS } from '../src/ops/registry';
 import { OPTIMIZER_SHADER_VARIANTS } from '../src/optim/kernels';
-import { ACCUMULATE } from '../src/ops/movement';
+import { ACCUMULATE, copyVariants } from '../src/ops/movement';
 import { NUMERICS_SHADER_VARIANT } from '../src/debug';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
 import { preprocess } from '../src/backend/webgpu/shader-loader';
@@ -25,7 +25,7 @@ afterAll(() => wt.shutdown());
 const variants = [
   ...Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v }))),
   ...OPTIMIZER_SHADER_VARIANTS.map((v) => ({ op: 'optimizer', ...v })),
-  { op: 'accumulate', ...ACCUMULATE },
+  ...copyVariants(ACCUMULATE).map((v) => ({ op: 'accumulate', ...v })),
   { op: 'checkNumerics', ...NUMERICS_SHADER_VARIANT },
 ];
 const kernels = Object.keys(SHADER_SOURCES).filter((n) => !n.startsWith('common/'));

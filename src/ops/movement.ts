@@ -77,8 +77,21 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   const c = collapseDims(shape, sv.strides, dv.strides);
   const u = new Uniforms().u32(n).u32(c.shape.length).u32(sv.offset).u32(dv.offset)
     .array(c.shape, MAX_RANK).array(c.srcStrides, MAX_RANK).array(c.dstStrides, MAX_RANK);
-  gpu.dispatch({ label, ...variant, uniforms: u, bindings: [dst, src], threads: n });
+  // One dimension left, the destination contiguous: an index linear in the thread (SwiftShader
+  // then vectorizes the loads and stores; strided indices are 5x slower there even in 1-D).
+  const linear = c.shape.length === 0 || (c.shape.length === 1 && c.dstStrides[0] === 1);
+  const defines = {
+    ...variant.defines,
+    CONTIGUOUS: linear && (c.shape.length === 0 || c.srcStrides[0] === 1),
+    SCALAR_SOURCE: linear && c.shape.length === 1 && c.srcStrides[0] === 0,
+  };
+  gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: n });
 }
+
+/** A copy variant with its index-path specializations (declared for the shader tests). */
+export const copyVariants = (v: typeof COPY) => [
+  v, { ...v, defines: { ...v.defines, CONTIGUOUS: true } }, { ...v, defines: { ...v.defines, SCALAR_SOURCE: true } },
+];
 
 /**
  * The same strided copy over fewer dimensions: size-1 dims dropped, and neighbours merged where
@@ -111,16 +124,16 @@ export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: 
 }
 
 /** The copy kernel's variants: a strided copy, a fill, and an in-place add (gradient accumulation). */
-const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false } };
-const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false } };
-export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true } };
+const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false } };
+const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false } };
+export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true, CONTIGUOUS: false, SCALAR_SOURCE: false } };
 
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
 /** Defines an op whose output is a strided read of input 0 into a contiguous tensor. */
 function stridedRead<A>(name: string, view: (x: TensorMeta, attrs: A, outShape: readonly number[]) => StridedView) {
   return {
-    shaderVariants: [COPY],
+    shaderVariants: copyVariants(COPY),
     cpu: ({ inputs: [x], out, attrs }: CpuKernelArgs<A>) =>
       copyStridedCpu(out.data, contiguous(out.shape), x.data, view(x, attrs, out.shape), out.shape),
     webgpu: ({ gpu, inputs: [x], out, attrs }: GpuKernelArgs<A>) =>
@@ -229,7 +242,7 @@ export const padSlice: OpDef<PadSliceAttrs> = {
     fillGpu(gpu, 'padSlice', out.buffer, numel(out.shape), 0);
     copyStridedGpu(gpu, 'padSlice', out.buffer, windowOf(out.shape, attrs.begin), x.buffer, contiguous(x.shape), x.shape);
   },
-  shaderVariants: [FILL, COPY],
+  shaderVariants: [FILL, ...copyVariants(COPY)],
   // The adjoint of padding is slicing the window back out.
   vjp: ({ inputs: [x], attrs }, gy) => [sliceRaw(gy, { begin: attrs.begin, size: [...x.shape] })],
   samples: [{ inputs: [{ shape: [2, 3] }], attrs: { begin: [1, 0], shape: [4, 5] } }],
@@ -268,7 +281,7 @@ export const concat: OpDef<ConcatAttrs> = {
       if (numel(x.shape) > 0) copyStridedGpu(gpu, 'concat', out.buffer, view, x.buffer, contiguous(x.shape), x.shape);
     });
   },
-  shaderVariants: [COPY],
+  shaderVariants: copyVariants(COPY),
   // Each input's gradient is its slice of gy.
   vjp: ({ inputs, attrs }, gy) => {
     const a = attrs.axis < 0 ? attrs.axis + gy.rank : attrs.axis;
