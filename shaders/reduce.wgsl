@@ -25,11 +25,18 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<{{OUT_T}}>;
 @group(0) @binding(2) var<storage, read> x: array<{{T}}>;
 
+// One dimension (the host merges what it can): no div/mod per element.
 fn keptOffset(o: u32) -> u32 {
+  if (p.keptRank == 1u) {
+    return o * p.keptStrides[0].x;
+  }
   return offsetOf(o, p.keptRank, p.keptShape, p.keptStrides);
 }
 
 fn redOffset(r: u32) -> u32 {
+  if (p.redRank == 1u) {
+    return r * p.redStrides[0].x;
+  }
   return offsetOf(r, p.redRank, p.redShape, p.redStrides);
 }
 

@@ -41,6 +41,23 @@ function layout(shape: readonly number[], axes: number[]) {
   return { kept, red };
 }
 
+/** Drops size-1 dims and merges neighbours with stride[d] == stride[d + 1] · shape[d + 1]. */
+function mergeDims(part: { shape: number[]; strides: number[] }) {
+  const out = { shape: [] as number[], strides: [] as number[] };
+  part.shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = out.shape.length - 1;
+    if (last >= 0 && out.strides[last] === part.strides[d] * size) {
+      out.shape[last] *= size;
+      out.strides[last] = part.strides[d];
+    } else {
+      out.shape.push(size);
+      out.strides.push(part.strides[d]);
+    }
+  });
+  return out;
+}
+
 /** Every offset of a sub-grid, in row-major order. */
 function offsets(shape: number[], strides: number[]): number[] {
   let out = [0];
@@ -173,7 +190,11 @@ function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs
 const PER_THREAD_MAX = 64;
 
 function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
-  const { kept, red } = layout(x.shape, attrs.axes);
+  const full = layout(x.shape, attrs.axes);
+  // Fewer dimensions, same offsets and the same row-major order of the reduced index (argmax):
+  // the common reductions (a bias gradient, a row sum) become 1-D walks without div/mod.
+  const kept = mergeDims(full.kept);
+  const red = mergeDims(full.red);
   const outN = numel(kept.shape);
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
