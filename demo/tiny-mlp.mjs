@@ -29,7 +29,9 @@ const layer = (fanIn, fanOut, seed) => {
 };
 const params = [...layer(2, 32, 1), ...layer(32, 32, 2), ...layer(32, 2, 3)];
 const [w1, b1, w2, b2, w3, b3] = params;
-const velocity = params.map((p) => wt.zeros([...p.shape]));
+// Adam's moment estimates, one pair per parameter.
+const m = params.map((p) => wt.zeros([...p.shape]));
+const v = params.map((p) => wt.zeros([...p.shape]));
 
 const lossOf = () => wt.tidy(() => {
   const h1 = x.matmul(w1).add(b1).tanh();
@@ -39,20 +41,25 @@ const lossOf = () => wt.tidy(() => {
   return logits.logSoftmax(-1).gather(1, y).mean().neg();
 });
 
-const lr = 0.5;
-const momentum = 0.9;
+// Adam (Kingma & Ba): full-batch SGD with momentum on spirals is chaotic (loss spikes whose timing
+// moves with the last bits of f32 rounding); Adam converges on every backend.
+const [lr, beta1, beta2, eps] = [0.02, 0.9, 0.999, 1e-8];
 const steps = 250;
 let first;
 for (let step = 1; step <= steps; step++) {
   const loss = lossOf();
   loss.backward();
-  // SGD with momentum, outside the tape: v = μv + g; p = p - lr·v.
-  wt.noGrad(() => params.forEach((p, i) => {
-    wt.tidy(() => {
-      velocity[i].assign(velocity[i].mul(momentum).add(p.grad));
-      p.assign(p.sub(velocity[i].mul(lr)));
+  // Adam, outside the tape: m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², p -= αt·m / (√v + ε), with
+  // the bias corrections folded into the step size, αt = lr·√(1-β2^t) / (1-β1^t) (the Adam paper's
+  // efficient form). αt changes every step, so it is a tensor freed by tidy, not a cached constant.
+  wt.noGrad(() => wt.tidy(() => {
+    const stepSize = wt.tensor(lr * Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step));
+    params.forEach((p, i) => {
+      m[i].assign(m[i].mul(beta1).add(p.grad.mul(1 - beta1)));
+      v[i].assign(v[i].mul(beta2).add(p.grad.square().mul(1 - beta2)));
+      p.assign(p.sub(m[i].div(v[i].sqrt().add(eps)).mul(stepSize)));
+      p.grad = null;
     });
-    p.grad = null;
   }));
   if (step === 1 || step % 25 === 0) {
     const value = await loss.item(); // the only read back: every 25 steps
