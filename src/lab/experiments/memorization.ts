@@ -27,13 +27,15 @@ export const memorization = defineDigitExperiment({
   defaults: {
     /** 'auto': digits passed to run(), else MNIST, else synthetic; 'mnist'; 'synthetic'. */
     source: 'auto',
-    n: 500,
+    // 300 digits, 256 hidden units, 40 epochs: random labels reach 100% training accuracy on MNIST
+    // (measured on the CPU backend in 26 s; 500/512/60 took 116 s for the same picture).
+    n: 300,
     nTest: 500,
-    hidden: 512,
-    epochs: 60,
+    hidden: 256,
+    epochs: 40,
     batchSize: 50,
     /** Adam. */
-    lr: 0.001,
+    lr: 0.003,
     /** λ of the L2 penalty λ·Σw² in the regularized runs. */
     weightDecay: 0.0005,
     /** Dropout after the hidden layer in the regularized runs. */
