@@ -55,6 +55,7 @@ async function runInNode({ quick, cpu, only, engine }) {
 // `webgpu` package (kept referenced: Dawn crashes if it is garbage collected), created when the first
 // of them loads. jax-js also reads navigator.userAgent and hardwareConcurrency.
 let peerGpu = null;
+let discardedGpu = null; // the first GPU object when it found no adapter: kept referenced, like peerGpu
 async function shimNavigator() {
   if (peerGpu) return;
   const { create } = await import('webgpu');
@@ -64,7 +65,7 @@ async function shimNavigator() {
   const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
   if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(swiftshader) && !(await peerGpu.requestAdapter())) {
     process.env.VK_ICD_FILENAMES = swiftshader;
-    shimNavigator.discarded = peerGpu;
+    discardedGpu = peerGpu;
     peerGpu = create([]);
   }
   Object.defineProperty(globalThis, 'navigator', {

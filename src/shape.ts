@@ -92,3 +92,25 @@ export function checkShape(op: string, shape: readonly number[]): number[] {
   }
   return [...shape];
 }
+
+/**
+ * The same strided walk over fewer dimensions: size-1 dims dropped, and neighbours merged where
+ * every stride list steps through them as one (strides[d] == strides[d + 1] · shape[d + 1] in each).
+ * Offsets and the row-major order of the flat index are unchanged. GPU kernels use it so common
+ * cases (contiguous copies, a bias gradient's sum) become 1-D walks without a div/mod per element.
+ */
+export function mergeDims(shape: Shape, ...strideLists: (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const out = { shape: [] as number[], strides: strideLists.map(() => [] as number[]) };
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = out.shape.length - 1;
+    if (last >= 0 && strideLists.every((st, k) => out.strides[k][last] === st[d] * size)) {
+      out.shape[last] *= size;
+      strideLists.forEach((st, k) => { out.strides[k][last] = st[d]; });
+    } else {
+      out.shape.push(size);
+      strideLists.forEach((st, k) => out.strides[k].push(st[d]));
+    }
+  });
+  return out;
+}

@@ -4,7 +4,7 @@
  */
 import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, normalizeAxis, numel, shapesEqual } from '../shape';
+import { broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, mergeDims, normalizeAxis, numel, shapesEqual } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import type { TypedArray } from '../dtype';
@@ -74,16 +74,18 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   sv: StridedView, shape: readonly number[], variant = COPY): void {
   if (shape.length > MAX_RANK) fail(label, `tensors of rank ${shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const n = numel(shape);
-  const c = collapseDims(shape, sv.strides, dv.strides);
-  const u = new Uniforms().u32(n).u32(c.shape.length).u32(sv.offset).u32(dv.offset)
-    .array(c.shape, MAX_RANK).array(c.srcStrides, MAX_RANK).array(c.dstStrides, MAX_RANK);
+  // Merged dimensions: a copy between contiguous views becomes 1-D (NOTE: the per-dimension loop
+  // indexes uniform arrays and divides per element, which SwiftShader runs slowly).
+  const { shape: dims, strides: [srcStrides, dstStrides] } = mergeDims(shape, sv.strides, dv.strides);
+  const u = new Uniforms().u32(n).u32(dims.length).u32(sv.offset).u32(dv.offset)
+    .array(dims, MAX_RANK).array(srcStrides, MAX_RANK).array(dstStrides, MAX_RANK);
   // One dimension left, the destination contiguous: an index linear in the thread (SwiftShader
   // then vectorizes the loads and stores; strided indices are 5x slower there even in 1-D).
-  const linear = c.shape.length === 0 || (c.shape.length === 1 && c.dstStrides[0] === 1);
+  const linear = dims.length === 0 || (dims.length === 1 && dstStrides[0] === 1);
   const defines = {
     ...variant.defines,
-    CONTIGUOUS: linear && (c.shape.length === 0 || c.srcStrides[0] === 1),
-    SCALAR_SOURCE: linear && c.shape.length === 1 && c.srcStrides[0] === 0,
+    CONTIGUOUS: linear && (dims.length === 0 || srcStrides[0] === 1),
+    SCALAR_SOURCE: linear && dims.length === 1 && srcStrides[0] === 0,
   };
   gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: n });
 }
@@ -92,30 +94,6 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
 export const copyVariants = (v: typeof COPY) => [
   v, { ...v, defines: { ...v.defines, CONTIGUOUS: true } }, { ...v, defines: { ...v.defines, SCALAR_SOURCE: true } },
 ];
-
-/**
- * The same strided copy over fewer dimensions: size-1 dims dropped, and neighbours merged where
- * both views step through them as one (stride[d] == stride[d+1] · shape[d+1] in src and dst). A
- * copy between contiguous views becomes 1-D, which the kernel indexes without its per-dimension
- * loop (NOTE: that loop indexes uniform arrays dynamically, which SwiftShader does slowly).
- */
-export function collapseDims(shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[]) {
-  const out = { shape: [] as number[], srcStrides: [] as number[], dstStrides: [] as number[] };
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = out.shape.length - 1;
-    if (last >= 0 && out.srcStrides[last] === srcStrides[d] * shape[d] && out.dstStrides[last] === dstStrides[d] * shape[d]) {
-      out.shape[last] *= shape[d];
-      out.srcStrides[last] = srcStrides[d];
-      out.dstStrides[last] = dstStrides[d];
-    } else {
-      out.shape.push(shape[d]);
-      out.srcStrides.push(srcStrides[d]);
-      out.dstStrides.push(dstStrides[d]);
-    }
-  }
-  return out;
-}
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
 export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: number, bits: number): void {

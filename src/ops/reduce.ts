@@ -1,7 +1,7 @@
 /** Reductions over one axis, several axes or all: sum mean max min (values), argmax. */
 import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { contiguousStrides, normalizeAxes, normalizeAxis, numel } from '../shape';
+import { contiguousStrides, mergeDims, normalizeAxes, normalizeAxis, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, MAX_RANK, wgslType } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
@@ -39,23 +39,6 @@ function layout(shape: readonly number[], axes: number[]) {
     part.strides.push(strides[i]);
   });
   return { kept, red };
-}
-
-/** Drops size-1 dims and merges neighbours with stride[d] == stride[d + 1] · shape[d + 1]. */
-function mergeDims(part: { shape: number[]; strides: number[] }) {
-  const out = { shape: [] as number[], strides: [] as number[] };
-  part.shape.forEach((size, d) => {
-    if (size === 1) return;
-    const last = out.shape.length - 1;
-    if (last >= 0 && out.strides[last] === part.strides[d] * size) {
-      out.shape[last] *= size;
-      out.strides[last] = part.strides[d];
-    } else {
-      out.shape.push(size);
-      out.strides.push(part.strides[d]);
-    }
-  });
-  return out;
 }
 
 /** Every offset of a sub-grid, in row-major order. */
@@ -193,8 +176,12 @@ function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<R
   const full = layout(x.shape, attrs.axes);
   // Fewer dimensions, same offsets and the same row-major order of the reduced index (argmax):
   // the common reductions (a bias gradient, a row sum) become 1-D walks without div/mod.
-  const kept = mergeDims(full.kept);
-  const red = mergeDims(full.red);
+  const merge = (part: { shape: number[]; strides: number[] }) => {
+    const m = mergeDims(part.shape, part.strides);
+    return { shape: m.shape, strides: m.strides[0] };
+  };
+  const kept = merge(full.kept);
+  const red = merge(full.red);
   const outN = numel(kept.shape);
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);

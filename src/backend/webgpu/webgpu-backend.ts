@@ -339,7 +339,7 @@ const MAX_CACHED_BIND_GROUPS = 4096;
  * Explicit, unlike 'auto', so the uniforms can take a dynamic offset; every declared binding is
  * in it, used or not.
  */
-export function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
+function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
   const entries: GPUBindGroupLayoutEntry[] = [];
   for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage)\s*(?:,\s*(read_write|read))?\s*>/g)) {
     const type: GPUBufferBindingType = m[2] === 'uniform' ? 'uniform' : m[3] === 'read_write' ? 'storage' : 'read-only-storage';
