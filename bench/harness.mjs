@@ -42,6 +42,8 @@ export function casesFor(software) {
  * once on the devices it used (allocated on or submitted to), pooled buffers from the engine's
  * earlier cases included. Buffers dropped without destroy() stay counted.
  */
+// An engine may have `releasePooled()`: give its pooled (free, reusable) buffers back to the device
+// before each case, so that the case's peak is its own.
 export function installGpuCounters(classes) {
   const devices = new Map(); // GPUDevice → { live, peak }
   const counters = {
@@ -89,6 +91,9 @@ export async function runAll(engines, { counters, reps = 9, warmup = 2, quick = 
     const targetMs = device.software ? (quick ? 100 : 250) : (quick ? 30 : 100);
     const rows = [];
     for (const c of casesFor(device.software).filter((x) => !only || x.id.includes(only))) {
+      // Pooled memory from the engine's earlier cases would count in this case's peak: engines that
+      // can give it back do so first (webtrain: wt.emptyCache(); TF.js: its buffer manager's free list).
+      await engine.releasePooled?.();
       const r = await timeCase(engine, c, { targetMs, reps, warmup, counters });
       if (!r) continue;
       rows.push(r);

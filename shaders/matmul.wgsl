@@ -3,20 +3,24 @@
 // Batched C[b] = op(A[b]) · op(B[b]); op is an optional transpose (TRANS_A / TRANS_B: the operand is
 // stored transposed), so backward needs no transposes. Batch dims broadcast: A and B batch strides
 // are 0 along broadcast dims.
-// TILED (GPUs): a workgroup computes a 64x64 block of C; K advances in slabs of 16, each slab of
-// op(A) [64x16] and op(B) [16x64] staged in workgroup memory with coalesced loads; each thread keeps
-// a 4x4 block of outputs in registers (rows ty + 16i, columns tx + 16j: conflict-free reads), so a
-// workgroup-memory read feeds 4 multiply-adds instead of 1. Otherwise (software adapters, which
-// emulate barriers at a high cost) each thread walks K straight from global memory for a 4x4 block.
+// TILED (GPUs): a workgroup of WX x WY threads computes a BM x BN block of C (BM = WY * TM,
+// BN = WX * TN); K advances in slabs of BK, each slab of op(A) [BM x BK] and op(B) [BK x BN] staged
+// in workgroup memory (K-major, as vec4s along M and N) with coalesced loads; each thread keeps a
+// TM x TN block of outputs in registers as vec4s, so one vec4 read from workgroup memory feeds 4 (A)
+// or TM (B) multiply-adds. A thread's vec4 columns are tx + WX j and its vec4 rows ty + WY i, so
+// neighbouring threads read neighbouring vec4s (no bank conflicts) and store neighbouring columns.
+// The tile sizes are defines chosen per shape and adapter (src/ops/matmul.ts, matmulPlan).
+// Otherwise (software adapters, which emulate barriers at a high cost) each thread walks K straight
+// from global memory for a 4x4 block of a 64x64 workgroup block.
 // The fused Linear layer (src/ops/linear.ts) is C = ACT(A · Bᵀ + bias) with TRANS_B: HAS_BIAS adds
 // Bias[col] and ACT (the name of one of the act* functions below) is applied in the write-back, so
 // matmul + bias + activation is one kernel.
 // Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B, 4 Bias [N] (HAS_BIAS only).
-// Defines: T, TRANS_A, TRANS_B, TILED, DOT4 (untiled A · Bᵀ with K % 4 == 0) and OUTER4 (untiled
+// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH), DOT4 (untiled A · Bᵀ with K % 4 == 0) and OUTER4 (untiled
 // Aᵀ · B with M, N % 4 == 0), where A and B are bound as vec4s; HAS_BIAS, ACT (actNone | actRelu |
 // actTanh | actSigmoid).
-// Dispatch: (ceil(N / 64), ceil(M / 64), batch count), workgroups of 16x16 threads, 4x4 outputs per
-// thread in both variants.
+// Dispatch: (ceil(N / BN), ceil(M / BM), batch count); the untiled variants use BM = BN = 64 with
+// 16x16 threads.
 
 struct Params {
   M: u32,
@@ -44,10 +48,29 @@ struct Params {
 @group(0) @binding(4) var<storage, read> Bias: array<{{T}}>;
 #endif
 
+const TM = {{TM}}u; // rows of C per thread (a multiple of 4)
+const TN = {{TN}}u; // columns of C per thread (a multiple of 4)
+const WX = {{WX}}u; // threads along N
+const WY = {{WY}}u; // threads along M
+const BK = {{BK}}u; // K per slab
+const BM = WY * TM;
+const BN = WX * TN;
+const THREADS = WX * WY;
+
 #if TILED
-// K-major slabs: tileA[k][row], tileB[k][col].
-var<workgroup> tileA: array<array<{{T}}, 64>, 16>;
-var<workgroup> tileB: array<array<{{T}}, 64>, 16>;
+// K-major slabs as vec4s: tileA[k * SA + r / 4][r % 4] = op(A)[row0 + r, k0 + k], likewise tileB.
+// Rows are one vec4 longer than the block (SA, SB) so that the threads storing one column of the
+// slab (different k, same r) hit different memory banks.
+const SA = BM / 4u + 1u;
+const SB = BN / 4u + 1u;
+var<workgroup> tileA: array<vec4<{{T}}>, BK * SA>;
+var<workgroup> tileB: array<vec4<{{T}}>, BK * SB>;
+// A thread's share of the next slab, loaded from global memory into registers (with PREFETCH,
+// while the current slab is multiplied), then stored to the tiles.
+const LA = BM * BK / THREADS;
+const LB = BN * BK / THREADS;
+var<private> nextA: array<{{T}}, LA>;
+var<private> nextB: array<{{T}}, LB>;
 #endif
 
 #if TILED
@@ -72,6 +95,48 @@ fn loadB(base: u32, k: u32, c: u32) -> {{T}} {
 #else
   return B[base + k * p.N + c];
 #endif
+}
+
+// Where the thread's element e of a slab lies: (row r or column c, k). Consecutive threads read
+// consecutive addresses of the operand as stored.
+fn slabA(e: u32) -> vec2<u32> {
+#if TRANS_A
+  return vec2<u32>(e % BM, e / BM);
+#else
+  return vec2<u32>(e / BK, e % BK);
+#endif
+}
+
+fn slabB(e: u32) -> vec2<u32> {
+#if TRANS_B
+  return vec2<u32>(e / BK, e % BK);
+#else
+  return vec2<u32>(e % BN, e / BN);
+#endif
+}
+
+// Loads the thread's share of the slab at k0 into registers.
+fn fetchSlab(aBase: u32, bBase: u32, row0: u32, col0: u32, k0: u32, li: u32) {
+  for (var l = 0u; l < LA; l++) {
+    let q = slabA(li + THREADS * l);
+    nextA[l] = loadA(aBase, row0 + q.x, k0 + q.y);
+  }
+  for (var l = 0u; l < LB; l++) {
+    let q = slabB(li + THREADS * l);
+    nextB[l] = loadB(bBase, k0 + q.y, col0 + q.x);
+  }
+}
+
+// Stores the registers' slab into the tiles.
+fn stashSlab(li: u32) {
+  for (var l = 0u; l < LA; l++) {
+    let q = slabA(li + THREADS * l);
+    tileA[q.y * SA + q.x / 4u][q.x % 4u] = nextA[l];
+  }
+  for (var l = 0u; l < LB; l++) {
+    let q = slabB(li + THREADS * l);
+    tileB[q.y * SB + q.x / 4u][q.x % 4u] = nextB[l];
+  }
 }
 #endif
 
@@ -121,56 +186,54 @@ fn store(batch: u32, row: u32, col: u32, v: {{T}}) {
   }
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
   // Batch offsets of A and B for batch index wg.z.
   let aBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.aBatchStrides);
   let bBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.bBatchStrides);
 #if TILED
-  let row0 = wg.y * 64u;
-  let col0 = wg.x * 64u;
-  var acc: array<array<{{T}}, 4>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
-    // 1024 elements per slab, 4 per thread; consecutive threads read consecutive addresses.
-    for (var l = 0u; l < 4u; l++) {
-      let e = li + 256u * l;
-#if TRANS_A
-      let ar = e % 64u;
-      let ak = e / 64u;
-#else
-      let ar = e / 16u;
-      let ak = e % 16u;
-#endif
-      tileA[ak][ar] = loadA(aBase, row0 + ar, k0 + ak);
-#if TRANS_B
-      let bc = e / 16u;
-      let bk = e % 16u;
-#else
-      let bc = e % 64u;
-      let bk = e / 64u;
-#endif
-      tileB[bk][bc] = loadB(bBase, k0 + bk, col0 + bc);
-    }
+  let row0 = wg.y * BM;
+  let col0 = wg.x * BN;
+  var acc: array<vec4<{{T}}>, TM * TN / 4u>; // acc[i * TN / 4 + j]: row (ty + WY (i / 4)) 4 + i % 4, vec4 column tx + WX j
+  fetchSlab(aBase, bBase, row0, col0, 0u, li);
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    stashSlab(li);
     workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) {
-      var a: array<{{T}}, 4>;
-      var b: array<{{T}}, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = tileA[k][lid.y + 16u * i];
-        b[i] = tileB[k][lid.x + 16u * i];
+#if PREFETCH
+    // The next slab's global loads are in flight while this one is multiplied.
+    fetchSlab(aBase, bBase, row0, col0, k0 + BK, li);
+#endif
+    for (var k = 0u; k < BK; k++) {
+      var a: array<vec4<{{T}}>, TM / 4u>;
+      var b: array<vec4<{{T}}>, TN / 4u>;
+      for (var i = 0u; i < TM / 4u; i++) {
+        a[i] = tileA[k * SA + lid.y + WY * i];
       }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i][j] += a[i] * b[j];
+      for (var j = 0u; j < TN / 4u; j++) {
+        b[j] = tileB[k * SB + lid.x + WX * j];
+      }
+      for (var i = 0u; i < TM; i++) {
+        let ai = vec4<{{T}}>(a[i / 4u][i % 4u]);
+        for (var j = 0u; j < TN / 4u; j++) {
+          acc[i * (TN / 4u) + j] = fma(ai, b[j], acc[i * (TN / 4u) + j]);
         }
       }
     }
     workgroupBarrier();
+#if !PREFETCH
+    fetchSlab(aBase, bBase, row0, col0, k0 + BK, li);
+#endif
   }
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) {
-      store(wg.z, row0 + lid.y + 16u * i, col0 + lid.x + 16u * j, acc[i][j]);
+  for (var i = 0u; i < TM; i++) {
+    let row = row0 + (lid.y + WY * (i / 4u)) * 4u + i % 4u;
+    for (var j = 0u; j < TN / 4u; j++) {
+      let col = col0 + (lid.x + WX * j) * 4u;
+      let v = acc[i * (TN / 4u) + j];
+      store(wg.z, row, col, v.x);
+      store(wg.z, row, col + 1u, v.y);
+      store(wg.z, row, col + 2u, v.z);
+      store(wg.z, row, col + 3u, v.w);
     }
   }
 #elif DOT4
@@ -222,46 +285,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc3 = vec4<{{T}}>(0.0);
   let aStep = p.M / 4u;
   let bStep = p.N / 4u;
-  var a: vec4<{{T}}>;
-  var b: vec4<{{T}}>;
-  let k4 = p.K & ~3u; // K unrolled by 4, then the remainder
+  // K unrolled by 4, then the remainder. Each step's index is computed from the iteration's base
+  // (one increment per iteration): four `ai += aStep` in a row were miscompiled on an NVIDIA
+  // adapter (Dawn/Vulkan, driver 580), which then read the k + 1 operands for k + 2 and k + 3.
+  let k4 = p.K & ~3u;
   for (var k = 0u; k < k4; k += 4u) {
-    a = A[ai];
-    b = B[bi];
-    acc0 += a.x * b;
-    acc1 += a.y * b;
-    acc2 += a.z * b;
-    acc3 += a.w * b;
-    ai += aStep;
-    bi += bStep;
-    a = A[ai];
-    b = B[bi];
-    acc0 += a.x * b;
-    acc1 += a.y * b;
-    acc2 += a.z * b;
-    acc3 += a.w * b;
-    ai += aStep;
-    bi += bStep;
-    a = A[ai];
-    b = B[bi];
-    acc0 += a.x * b;
-    acc1 += a.y * b;
-    acc2 += a.z * b;
-    acc3 += a.w * b;
-    ai += aStep;
-    bi += bStep;
-    a = A[ai];
-    b = B[bi];
-    acc0 += a.x * b;
-    acc1 += a.y * b;
-    acc2 += a.z * b;
-    acc3 += a.w * b;
-    ai += aStep;
-    bi += bStep;
+    let a0 = A[ai];
+    let b0 = B[bi];
+    let a1 = A[ai + aStep];
+    let b1 = B[bi + bStep];
+    let a2 = A[ai + 2u * aStep];
+    let b2 = B[bi + 2u * bStep];
+    let a3 = A[ai + 3u * aStep];
+    let b3 = B[bi + 3u * bStep];
+    acc0 += a0.x * b0 + a1.x * b1 + a2.x * b2 + a3.x * b3;
+    acc1 += a0.y * b0 + a1.y * b1 + a2.y * b2 + a3.y * b3;
+    acc2 += a0.z * b0 + a1.z * b1 + a2.z * b2 + a3.z * b3;
+    acc3 += a0.w * b0 + a1.w * b1 + a2.w * b2 + a3.w * b3;
+    ai += 4u * aStep;
+    bi += 4u * bStep;
   }
   for (var k = k4; k < p.K; k++) {
-    a = A[ai];
-    b = B[bi];
+    let a = A[ai];
+    let b = B[bi];
     acc0 += a.x * b;
     acc1 += a.y * b;
     acc2 += a.z * b;

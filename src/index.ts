@@ -2,7 +2,8 @@
  * webtrain: neural-network training on WebGPU, with a float64 CPU reference backend and tape autodiff.
  * This file only gathers the public API (DESIGN.md section 3).
  */
-export { init, backend, shutdown, flush, memory, stats } from './session';
+export { init, backend, shutdown, flush, memory, emptyCache, stats, tuning } from './session';
+export { MATMUL_TILES, type MatmulTile } from './ops/matmul';
 export { Tensor, type TensorLike } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, eye, rand, randn, seed, rngState, setRngState } from './create';
 export type { CreateOptions, RandomOptions } from './create';

@@ -61,10 +61,29 @@ export function memory(): { numTensors: number; numBytes: number; pooledBytes: n
   return { ...memoryStats(), pooledBytes };
 }
 
+/**
+ * Gives the GPU memory that webtrain keeps pooled for reuse (`memory().pooledBytes`) back to the
+ * device, like PyTorch's `torch.cuda.empty_cache()`; live tensors are untouched. Returns the bytes
+ * released. Useful between phases of a program that used large temporaries.
+ */
+export async function emptyCache(): Promise<number> {
+  return hasBackend('webgpu') ? (getBackend('webgpu') as WebGPUBackend).releasePooled() : 0;
+}
+
 /** GPU work counters since init: kernel dispatches, queue submits, pipelines compiled, buffers created. */
 export function stats(): { dispatches: number; submits: number; pipelines: number; buffersCreated: number } {
   const zero = { dispatches: 0, submits: 0, pipelines: 0, buffersCreated: 0 };
   return hasBackend('webgpu') ? { ...(getBackend('webgpu') as WebGPUBackend).stats } : zero;
+}
+
+/**
+ * The WebGPU backend's kernel choices, mutable: `tiledMatmul` (workgroup-memory tiles, the default
+ * on GPUs; software adapters walk K untiled) and `matmulTile` (force one tile configuration, e.g.
+ * one of `MATMUL_TILES` or a result of bench/matmul-tune.mjs; unset, the tile is chosen per shape).
+ */
+export function tuning(): WebGPUBackend['tuning'] {
+  if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');
+  return (getBackend('webgpu') as WebGPUBackend).tuning;
 }
 
 /** Runs fn without recording gradients (evaluation, parameter updates). */

@@ -23,6 +23,28 @@ test.runIf(backends.includes('webgpu'))('a tensor over the binding-size limit fa
   expect(() => wt.zeros([n])).toThrow(new RegExp(`fill: a tensor of ${n * 4} bytes exceeds this device's maxStorageBufferBindingSize of ${limit} bytes`));
 });
 
+test.runIf(backends.includes('webgpu'))('emptyCache gives pooled buffers back to the device; live tensors and later ops are unaffected', async () => {
+  await wt.init({ backend: 'webgpu' });
+  const created = (wt.stats().buffersCreated);
+  const x = wt.tensor([1, 2, 3, 4]);
+  // A step that binds pooled buffers (so the bind-group cache names them), twice.
+  for (let i = 0; i < 2; i++) wt.tidy(() => x.mul(2).add(1).exp().sum());
+  wt.flush();
+  expect(wt.memory().pooledBytes).toBeGreaterThan(0);
+  const pooled = wt.memory().pooledBytes;
+  expect(await wt.emptyCache()).toBe(pooled);
+  expect(wt.memory().pooledBytes).toBe(0);
+  // The same step again gets fresh buffers (none of the destroyed ones, nor their cached bind groups).
+  const y = wt.tidy(() => x.mul(2).add(1));
+  expect(Array.from(await y.data())).toEqual([3, 5, 7, 9]);
+  expect(Array.from(await x.data())).toEqual([1, 2, 3, 4]);
+  expect(wt.stats().buffersCreated).toBeGreaterThan(created);
+  x.dispose();
+  y.dispose();
+  expect(await wt.emptyCache()).toBeGreaterThan(0);
+  expect(await wt.emptyCache()).toBe(0);
+});
+
 test.runIf(backends.includes('webgpu'))('device loss: pending reads reject, later ops throw DeviceLostError, init() recovers', async () => {
   await wt.init({ backend: 'webgpu' });
   const x = wt.tensor([1, 2, 3]);

@@ -79,6 +79,16 @@ export function tfjsEngine(loadTf) {
       };
     },
     memory() { const m = tf.memory(); return { numTensors: m.numTensors, numBytes: m.numBytes, numBytesInGPU: m.numBytesInGPU }; },
+    // TF.js has no public call for this: destroy the buffers on its buffer manager's free lists
+    // (keeping the lists, which its releaseBuffer expects to exist). Everything is synced by then.
+    releasePooled() {
+      const manager = tf.backend().bufferManager;
+      for (const list of manager?.freeBuffers?.values() ?? []) {
+        for (const b of list) b.destroy();
+        list.length = 0;
+      }
+      if (manager) manager.numFreeBuffers = 0;
+    },
     shutdown() { tf.engine().reset(); },
   };
 }

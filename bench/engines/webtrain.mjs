@@ -74,6 +74,7 @@ export function webtrainEngine(wt, { backend = 'webgpu' } = {}) {
       };
     },
     memory: () => wt.memory(),
+    releasePooled: () => wt.emptyCache(),
     shutdown: () => wt.shutdown(),
   };
 }

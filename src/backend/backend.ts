@@ -34,7 +34,8 @@ export interface Backend {
   free(storage: Storage): void;
   /** The `length` elements at `slice` (a storage and a byte offset into it). */
   read(slice: { storage: Storage; byteOffset: number }, dtype: DType, length: number): Promise<TypedArray>;
-  flush(): void;
+  /** Submits pending GPU work; with `minDispatches`, only when at least that many are waiting. */
+  flush(minDispatches?: number): void;
   pooledBytes(): number;
   /** Releases the device (lets Node/Deno exit). */
   destroy(): void;

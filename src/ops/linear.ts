@@ -10,7 +10,7 @@ import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
-import { gemmPackedCpu, matmulDefines, MATMUL_TILE, packCpuA, packCpuB, releaseCpuScratch, vec4Loads, type Vec4Loads } from './matmul';
+import { gemmPackedCpu, matmulDefines, matmulPlan, packCpuA, packCpuB, releaseCpuScratch, type Vec4Loads } from './matmul';
 import { matmulRaw, reluGrad, sigmoidGrad, tanhGrad } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
@@ -97,18 +97,15 @@ export const linear: OpDef<LinearAttrs> = {
   },
   webgpu: ({ gpu, inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);
-    const rowGroups = Math.ceil(rows / MATMUL_TILE);
-    if (rowGroups > 65535) fail('linear', `${rows} rows exceed the WebGPU dispatch limit of ${65535 * MATMUL_TILE}; split the batch`);
     // One matrix (batch rank 0): the leading dims of x are rows of A, contiguous.
     const u = new Uniforms().u32(rows).u32(n).u32(k).u32(0)
       .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK);
     gpu.dispatch({
       label: 'linear',
       shader: 'matmul',
-      defines: linearDefines(gpu.tuning.tiledMatmul, !!b, attrs.activation ?? 'none', vec4Loads(gpu.tuning.tiledMatmul, false, true, rows, k, n)),
+      ...matmulPlan('linear', gpu, false, true, rows, k, n, 1, !!b, ACT_FN[attrs.activation ?? 'none']),
       uniforms: u,
       bindings: b ? [out.buffer, x.buffer, w.buffer, b.buffer] : [out.buffer, x.buffer, w.buffer],
-      workgroups: [Math.ceil(n / MATMUL_TILE), rowGroups, 1],
     });
   },
   // z = x Wᵀ + b, y = act(z):  gz = gy * act'(z), with act' read off the output y:

@@ -32,18 +32,85 @@ function batchShapes(a: TensorMeta, b: TensorMeta) {
   return { aBatch, bBatch, batch };
 }
 
-/**
- * The block of C one workgroup (16x16 threads, 4x4 outputs each) computes, in both kernel variants:
- * with workgroup-memory tiles (GPUs) or straight from global memory (software adapters).
- */
+/** Rows and columns of C per workgroup of the untiled kernel (16x16 threads, 4x4 outputs each). */
 export const MATMUL_TILE = 64;
 
 /**
- * The matmul kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
+ * A configuration of the tiled kernel: each of WX x WY threads computes TM x TN outputs (multiples
+ * of 4), so a workgroup computes a (WY·TM) x (WX·TN) block of C, walking K in slabs of BK staged
+ * in workgroup memory; with `prefetch`, a thread loads its share of the next slab from global memory
+ * into registers while the current one is multiplied.
+ */
+export interface MatmulTile {
+  tm: number;
+  tn: number;
+  wx: number;
+  wy: number;
+  bk: number;
+  prefetch?: boolean;
+}
+
+/**
+ * The tiled kernel's configurations, largest block first. Large blocks reuse each value loaded
+ * from workgroup memory more often (fewer reads per multiply-add) but give fewer workgroups, which
+ * leaves a GPU's cores idle on small outputs; pickMatmulTile chooses by output size. Chosen from
+ * `node bench/matmul-tune.mjs` on an H100 (bench/RESULTS.md): 128x128 with prefetch reached 36
+ * TFLOP/s at 4096³, 64x128 with prefetch 20 TFLOP/s at 1024³; the MLP-sized products (~0.1 ms)
+ * favour the plain 64x64 and 32x32 blocks.
+ */
+export const MATMUL_TILES: Readonly<Record<'large' | 'medium' | 'small' | 'tiny', MatmulTile>> = {
+  large: { tm: 8, tn: 8, wx: 16, wy: 16, bk: 8, prefetch: true }, // 128 x 128
+  medium: { tm: 8, tn: 4, wx: 32, wy: 8, bk: 16, prefetch: true }, // 64 x 128
+  small: { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 }, // 64 x 64
+  tiny: { tm: 4, tn: 4, wx: 8, wy: 8, bk: 16 }, // 32 x 32
+};
+
+/** The untiled kernel's fixed geometry (its TM... defines only keep shader keys uniform). */
+const UNTILED: MatmulTile = { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 };
+
+/** Workgroups a tile needs before it is chosen: enough to keep a large GPU's cores busy (an H100 has 132). */
+const MIN_WORKGROUPS = { large: 128, medium: 128, small: 64 };
+
+/** The largest tile that still gives enough workgroups for an m x n output (times batch). */
+export function pickMatmulTile(m: number, n: number, batch: number): MatmulTile {
+  for (const size of ['large', 'medium', 'small'] as const) {
+    const t = MATMUL_TILES[size];
+    if (Math.ceil(m / (t.wy * t.tm)) * Math.ceil(n / (t.wx * t.tn)) * batch >= MIN_WORKGROUPS[size]) return t;
+  }
+  return MATMUL_TILES.tiny;
+}
+
+/**
+ * The kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
  * write-back; plain matmul uses neither (and then shares its pipeline with a bias-free Linear).
  */
-export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone', loads: Vec4Loads = 'scalar') =>
-  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4' });
+export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone',
+  loads: Vec4Loads = 'scalar', tile: MatmulTile = TILED ? MATMUL_TILES.small : UNTILED) =>
+  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4',
+    TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch });
+
+/** What a WebGPU backend tells the matmul kernels: its variant choices. */
+interface MatmulTuning {
+  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile };
+}
+
+/**
+ * The kernel variant and grid for C = op(A) · op(B) of m x k by k x n, `batch` times: the tiled
+ * kernel with the adapter's forced tile or the one chosen by shape, or the untiled kernel with vec4
+ * loads where they apply. Shared by matmul and the fused Linear.
+ */
+export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number,
+  HAS_BIAS = false, ACT = 'actNone') {
+  const tiled = gpu.tuning.tiledMatmul;
+  const tile = tiled ? gpu.tuning.matmulTile ?? pickMatmulTile(m, n, batch) : UNTILED;
+  const rows = tile.wy * tile.tm;
+  const rowGroups = Math.ceil(m / rows);
+  if (rowGroups > 65535) fail(op, `${m} rows exceed the WebGPU dispatch limit of ${65535 * rows}; split the batch`);
+  return {
+    defines: matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile),
+    workgroups: [Math.ceil(n / (tile.wx * tile.tn)), rowGroups, batch] as [number, number, number],
+  };
+}
 
 /** How the untiled kernel loads its operands: see vec4Loads. */
 export type Vec4Loads = 'scalar' | 'dot4' | 'outer4';
@@ -118,11 +185,9 @@ export const matmul: OpDef<MatmulAttrs> = {
     gpu.dispatch({
       label: 'matmul',
       shader: 'matmul',
-      defines: matmulDefines(!!attrs.transA, !!attrs.transB, gpu.tuning.tiledMatmul, false, 'actNone',
-        vec4Loads(gpu.tuning.tiledMatmul, !!attrs.transA, !!attrs.transB, m, k, n)),
+      ...matmulPlan('matmul', gpu, !!attrs.transA, !!attrs.transB, m, k, n, batchCount),
       uniforms: u,
       bindings: [out.buffer, a.buffer, b.buffer],
-      workgroups: [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batchCount],
     });
   },
   // C = op(A) op(B):  dA = dC op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ dC (likewise).
@@ -136,6 +201,7 @@ export const matmul: OpDef<MatmulAttrs> = {
   save: 'inputs',
   shaderVariants: [
     ...flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
+    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile) })))),
     { shader: 'matmul', defines: matmulDefines(false, true, false, false, 'actNone', 'dot4') },
     { shader: 'matmul', defines: matmulDefines(true, false, false, false, 'actNone', 'outer4') },
   ],
@@ -148,6 +214,7 @@ export const matmul: OpDef<MatmulAttrs> = {
     { inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 5] }], note: 'broadcast batch dims' },
     { inputs: [{ shape: [17, 33] }, { shape: [33, 18] }], note: 'ragged tiles' },
     { inputs: [{ shape: [20, 70] }, { shape: [130, 20] }], attrs: { transA: true, transB: true }, note: 'several 64x64 tiles, ragged, transposed' },
+    { inputs: [{ shape: [2, 140, 9] }, { shape: [9, 133] }], note: 'several 128x128 tiles, batched, ragged K slab' },
     { inputs: [{ shape: [2, 70, 8] }, { shape: [66, 8] }], attrs: { transB: true }, note: 'A · Bᵀ with K % 4 == 0 (vec4 loads untiled), batched, several tiles' },
     { inputs: [{ shape: [2, 5, 68] }, { shape: [5, 72] }], attrs: { transA: true }, note: 'Aᵀ · B with M, N % 4 == 0 (vec4 loads untiled), batched, ragged tiles' },
   ],

@@ -11,6 +11,9 @@ import type { Tensor } from '../tensor';
 import { sliceOf, tidy } from '../runtime';
 import { ParamArena } from './arena';
 
+/** A step with at least this many dispatches is submitted when its update is encoded. */
+const STEP_SUBMIT_MIN_DISPATCHES = 8;
+
 /** A learning rate: a number, or a schedule giving the rate of the t-th update (t = 1, 2, ...). */
 export type LearningRate = number | ((t: number) => number);
 
@@ -93,6 +96,11 @@ export abstract class Optimizer<H extends BaseHyperParams> {
         }
       }
     }));
+    // The update ends a training step: submit it now, so the GPU runs this step while JavaScript
+    // encodes the next one. Steps of a few dispatches (an optimizer alone) keep accumulating: a
+    // submit per step would cost more host time than their GPU work (H100: Adam over 10M
+    // parameters 0.136 -> 0.180 ms per step).
+    for (const backend of new Set(this.paramGroups.map((g) => g.arena.values.backend))) backend.flush(STEP_SUBMIT_MIN_DISPATCHES);
   }
 
   /** Zeroes every gradient: one fill per group. */
