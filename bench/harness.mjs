@@ -23,7 +23,7 @@ export const ADAM_BYTES_PER_PARAM = 28;
 /** Case list; sizes depend on whether the adapter is software (SwiftShader is ~10^4× slower). */
 export function casesFor(software) {
   const ns = software ? [128, 256, 512] : [256, 512, 1024, 2048, 4096];
-  const batches = software ? [64] : [64, 1024];
+  const batches = [64, 1024];
   const optimizerSizes = software ? [1e5, 1e6] : [1e6, 1e7];
   return [
     ...ns.map((n) => ({ id: `matmul-${n}`, label: `matmul ${n}×${n}×${n}`, make: (e) => e.matmul?.(n), flops: 2 * n ** 3 })),

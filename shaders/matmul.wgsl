@@ -16,9 +16,9 @@
 // Bias[col] and ACT (the name of one of the act* functions below) is applied in the write-back, so
 // matmul + bias + activation is one kernel.
 // Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B, 4 Bias [N] (HAS_BIAS only).
-// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH), DOT4 (untiled A · Bᵀ with K % 4 == 0) and OUTER4 (untiled
-// Aᵀ · B with M, N % 4 == 0), where A and B are bound as vec4s; HAS_BIAS, ACT (actNone | actRelu |
-// actTanh | actSigmoid).
+// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH); the untiled vec4 variants
+// DOT4 (A · Bᵀ with K % 4 == 0) and OUTER4 (Aᵀ · B with M, N % 4 == 0), where A and B are bound as
+// vec4s; HAS_BIAS, ACT (actNone | actRelu | actTanh | actSigmoid).
 // Dispatch: (ceil(N / BN), ceil(M / BM), batch count); the untiled variants use BM = BN = 64 with
 // 16x16 threads.
 

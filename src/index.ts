@@ -3,7 +3,8 @@
  * This file only gathers the public API (DESIGN.md section 3).
  */
 export { init, backend, shutdown, flush, memory, emptyCache, stats, tuning } from './session';
-export { MATMUL_TILES, type MatmulTile } from './ops/matmul';
+export { MATMUL_TILES, type MatmulTile, type MatmulTable } from './ops/matmul';
+export { autotuneMatmul, type AutotuneOptions, type AutotuneResult } from './autotune';
 export { Tensor, type TensorLike } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, eye, rand, randn, seed, rngState, setRngState } from './create';
 export type { CreateOptions, RandomOptions } from './create';

@@ -78,8 +78,9 @@ export function stats(): { dispatches: number; submits: number; pipelines: numbe
 
 /**
  * The WebGPU backend's kernel choices, mutable: `tiledMatmul` (workgroup-memory tiles, the default
- * on GPUs; software adapters walk K untiled) and `matmulTile` (force one tile configuration, e.g.
- * one of `MATMUL_TILES` or a result of bench/matmul-tune.mjs; unset, the tile is chosen per shape).
+ * on GPUs; software adapters walk K untiled), `matmulTile` (force one tile configuration, e.g. one
+ * of `MATMUL_TILES`) and `matmulTable` (tiles by output size, as `autotuneMatmul()` measures them);
+ * with neither, the tile is chosen per shape by a heuristic.
  */
 export function tuning(): WebGPUBackend['tuning'] {
   if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');

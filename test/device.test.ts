@@ -45,6 +45,50 @@ test.runIf(backends.includes('webgpu'))('emptyCache gives pooled buffers back to
   expect(await wt.emptyCache()).toBe(0);
 });
 
+test.runIf(backends.includes('webgpu'))('autotuneMatmul times the tile candidates, installs a table by output size and reuses a stored one', async () => {
+  await wt.init({ backend: 'webgpu' });
+  const tuning = wt.tuning();
+  const before = { ...tuning };
+  if (!tuning.tiledMatmul) await expect(wt.autotuneMatmul()).rejects.toThrow(/untiled matmul kernel/);
+  const store = new Map<string, string>();
+  (globalThis as { localStorage?: unknown }).localStorage = {
+    getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v),
+  };
+  try {
+    tuning.tiledMatmul = true; // software adapters too: the tiles are what is tested here
+    const candidates = [wt.MATMUL_TILES.tiny, wt.MATMUL_TILES.small];
+    const opts = { sizes: [24, 8], candidates, minBlockMs: 1 };
+    const measured = await wt.autotuneMatmul(opts);
+    expect(measured.source).toBe('measured');
+    expect(measured.table.map((c) => c.upTo)).toEqual([8 * 24, null]);
+    for (const c of measured.table) expect(candidates).toContainEqual(c.tile);
+    expect(measured.timings.map((t) => [t.size, t.ms.length])).toEqual([[8, 2], [24, 2]]);
+    expect(measured.timings.flatMap((t) => t.ms).every((ms) => ms > 0)).toBe(true);
+    expect(tuning.matmulTable).toEqual(measured.table);
+    expect(tuning.matmulTile).toBe(before.matmulTile); // the forced tile is restored
+    // Products use the table's tiles and stay correct.
+    const a = wt.randn([30, 20], { seed: 3 });
+    const b = wt.randn([20, 40], { seed: 4 });
+    const got = await a.matmul(b).data();
+    const want = await wt.tensor(await a.data(), [30, 20], { backend: 'cpu' }).matmul(wt.tensor(await b.data(), [20, 40], { backend: 'cpu' })).data();
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
+    // The second call reads the stored table: no kernel runs.
+    const dispatches = wt.stats().dispatches;
+    const stored = await wt.autotuneMatmul(opts);
+    expect(stored.source).toBe('stored');
+    expect(stored.table).toEqual(measured.table);
+    expect(wt.stats().dispatches).toBe(dispatches);
+    // A corrupt stored entry is measured again; force re-times.
+    for (const k of store.keys()) store.set(k, '{not json');
+    expect((await wt.autotuneMatmul(opts)).source).toBe('measured');
+    expect((await wt.autotuneMatmul({ ...opts, force: true })).source).toBe('measured');
+  } finally {
+    delete (globalThis as { localStorage?: unknown }).localStorage;
+    Object.assign(tuning, before);
+    tuning.matmulTable = before.matmulTable;
+  }
+});
+
 test.runIf(backends.includes('webgpu'))('device loss: pending reads reject, later ops throw DeviceLostError, init() recovers', async () => {
   await wt.init({ backend: 'webgpu' });
   const x = wt.tensor([1, 2, 3]);

@@ -71,8 +71,21 @@ const UNTILED: MatmulTile = { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 };
 /** Workgroups a tile needs before it is chosen: enough to keep a large GPU's cores busy (an H100 has 132). */
 const MIN_WORKGROUPS = { large: 128, medium: 128, small: 64 };
 
-/** The largest tile that still gives enough workgroups for an m x n output (times batch). */
-export function pickMatmulTile(m: number, n: number, batch: number): MatmulTile {
+/**
+ * Tiles by output size, from an autotune (src/autotune.ts): the first class whose `upTo` (output
+ * elements m·n·batch; null = no bound) holds the product gives its tile.
+ */
+export type MatmulTable = { upTo: number | null; tile: MatmulTile }[];
+
+/**
+ * The tile for an m x n output (times batch): from the autotuned table when there is one, else the
+ * largest tile that still gives enough workgroups.
+ */
+export function pickMatmulTile(m: number, n: number, batch: number, table?: MatmulTable): MatmulTile {
+  if (table?.length) {
+    const size = m * n * batch;
+    return (table.find((c) => c.upTo === null || size <= c.upTo) ?? table[table.length - 1]).tile;
+  }
   for (const size of ['large', 'medium', 'small'] as const) {
     const t = MATMUL_TILES[size];
     if (Math.ceil(m / (t.wy * t.tm)) * Math.ceil(n / (t.wx * t.tn)) * batch >= MIN_WORKGROUPS[size]) return t;
@@ -91,7 +104,7 @@ export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean
 
 /** What a WebGPU backend tells the matmul kernels: its variant choices. */
 interface MatmulTuning {
-  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile };
+  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable };
 }
 
 /**
@@ -102,7 +115,7 @@ interface MatmulTuning {
 export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number,
   HAS_BIAS = false, ACT = 'actNone') {
   const tiled = gpu.tuning.tiledMatmul;
-  const tile = tiled ? gpu.tuning.matmulTile ?? pickMatmulTile(m, n, batch) : UNTILED;
+  const tile = tiled ? gpu.tuning.matmulTile ?? pickMatmulTile(m, n, batch, gpu.tuning.matmulTable) : UNTILED;
   const rows = tile.wy * tile.tm;
   const rowGroups = Math.ceil(m / rows);
   if (rowGroups > 65535) fail(op, `${m} rows exceed the WebGPU dispatch limit of ${65535 * rows}; split the batch`);
@@ -119,7 +132,8 @@ export type Vec4Loads = 'scalar' | 'dot4' | 'outer4';
  * The untiled kernel (software adapters; the tiled one stages through workgroup memory instead)
  * loads vec4s where both operands are contiguous along the same direction and every vec4 is
  * aligned: along K for A · Bᵀ when K % 4 == 0 ('dot4'); along rows of Aᵀ and columns of B for
- * Aᵀ · B when M % 4 == 0 and N % 4 == 0 ('outer4', the weight gradient of a Linear).
+ * Aᵀ · B when M % 4 == 0 and N % 4 == 0 ('outer4', the weight gradient of a Linear). (The same
+ * for A · B, vec4s along K of A and N of B, measured no faster on SwiftShader: not kept.)
  */
 export function vec4Loads(tiled: boolean, transA: boolean, transB: boolean, m: number, k: number, n: number): Vec4Loads {
   if (tiled) return 'scalar';

@@ -15,7 +15,7 @@ import { acquireDevice } from './device';
 import { loadShader, shaderKey, type Defines } from './shader-loader';
 import type { Uniforms } from './uniforms';
 import type { BufferSlice } from '../../ops/op-def';
-import type { MatmulTile } from '../../ops/matmul';
+import type { MatmulTable, MatmulTile } from '../../ops/matmul';
 
 // GPUBufferUsage / GPUMapMode values (the globals don't exist in Node).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
@@ -62,7 +62,7 @@ export class WebGPUBackend implements Backend {
    * barriers at a high cost, so there the matmul walks K without workgroup-memory tiles (6x faster
    * for 256x32x32 on SwiftShader). Mutable so tests can run each variant on any adapter.
    */
-  readonly tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile };
+  readonly tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable };
 
   /** Free buffers by size class: freed before the last submit, and freed since. */
   private pool = new Map<number, GPUBuffer[]>();
