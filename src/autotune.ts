@@ -12,7 +12,7 @@ import { randn } from './create';
 import type { WebGPUBackend } from './backend/webgpu/webgpu-backend';
 
 export interface AutotuneOptions {
-  /** Square sizes timed, one per size class (default [256, 512, 1024, 2048]). */
+  /** Square sizes timed, one per size class (default [256, 512, 1024, 2048, 4096]). */
   sizes?: number[];
   /** Tile configurations tried (default: every MATMUL_TILES entry). */
   candidates?: MatmulTile[];
@@ -46,7 +46,7 @@ export async function autotuneMatmul(opts: AutotuneOptions = {}): Promise<Autotu
   if (!gpu.tuning.tiledMatmul) {
     throw new WebtrainError('autotuneMatmul: this adapter uses the untiled matmul kernel (a software adapter), which has no tiles to tune');
   }
-  const sizes = [...(opts.sizes ?? [256, 512, 1024, 2048])].sort((a, b) => a - b);
+  const sizes = [...(opts.sizes ?? [256, 512, 1024, 2048, 4096])].sort((a, b) => a - b);
   const candidates = opts.candidates ?? Object.values(MATMUL_TILES);
   if (!sizes.length || !candidates.length || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new WebtrainError(`autotuneMatmul: expected positive integer sizes and at least one candidate, got sizes [${sizes}] and ${candidates.length} candidates`);
@@ -87,7 +87,7 @@ export async function autotuneMatmul(opts: AutotuneOptions = {}): Promise<Autotu
   return { adapter, table, timings, source: 'measured' };
 }
 
-/** The best of three timed blocks of size³ products, in ms per product (after a warm-up). */
+/** The best of five timed blocks of size³ products, in ms per product (after a warm-up). */
 async function timeProduct(size: number, minBlockMs: number): Promise<number> {
   const a = randn([size, size], { seed: 1 });
   const b = randn([size, size], { seed: 2 });
@@ -105,7 +105,7 @@ async function timeProduct(size: number, minBlockMs: number): Promise<number> {
     const once = Math.max(await run(1), 1e-3);
     const n = Math.max(1, Math.min(200, Math.ceil(minBlockMs / once)));
     let best = Infinity;
-    for (let r = 0; r < 3; r++) best = Math.min(best, (await run(n)) / n);
+    for (let r = 0; r < 5; r++) best = Math.min(best, (await run(n)) / n);
     return best;
   } finally {
     a.dispose();

@@ -28,7 +28,7 @@ const UNIFORM_ARENA_BYTES = 64 * 1024;
  * JavaScript encodes the rest (measured on an H100: a loop of 512³ matmuls otherwise ran encoding
  * and GPU work one after the other). A submit costs ~20 µs of host time there.
  */
-const SUBMIT_EVERY = 32;
+export const SUBMIT_EVERY = 32;
 
 export interface Dispatch {
   /** Op name, for error messages. */
