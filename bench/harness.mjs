@@ -28,6 +28,8 @@ export function casesFor(software) {
   return [
     ...ns.map((n) => ({ id: `matmul-${n}`, label: `matmul ${n}×${n}×${n}`, make: (e) => e.matmul?.(n), flops: 2 * n ** 3 })),
     ...batches.map((b) => ({ id: `mlp-step-${b}`, label: `MLP 784-256-128-10 step (Adam), batch ${b}`, make: (e) => e.mlpStep?.(b), flops: mlpFlops(b), batch: b })),
+    // webtrain only: the same step with its forward and backward replayed by wt.captureStep.
+    ...batches.map((b) => ({ id: `mlp-captured-${b}`, label: `MLP step (Adam), batch ${b}, captured`, make: (e) => e.mlpStepCaptured?.(b), flops: mlpFlops(b), batch: b })),
     ...optimizerSizes.map((p) => ({ id: `adam-${p / 1e6}M`, label: `Adam step alone, ${p / 1e6}M parameters`, make: (e) => e.optimizerStep?.(p), bytes: ADAM_BYTES_PER_PARAM * p })),
     // conv2d 3x3, 16 → 32 channels, padding 1, forward + input, weight and bias gradients: 3 × 2·N·32·28·28·16·9 flops.
     ...[software ? 8 : 32].map((n) => ({ id: `conv2d-${n}`, label: `conv2d 3×3 16→32 fwd+bwd, [${n}, 16, 28, 28]`, make: (e) => e.conv2dStep?.([n, 16, 28, 28]), flops: 6 * n * 32 * 28 * 28 * 16 * 9, batch: n })),

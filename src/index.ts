@@ -5,6 +5,7 @@
 export { init, backend, shutdown, flush, memory, emptyCache, stats, tuning } from './session';
 export { MATMUL_TILES, type MatmulTile, type MatmulTable } from './ops/matmul';
 export { autotuneMatmul, type AutotuneOptions, type AutotuneResult } from './autotune';
+export { captureStep, type CapturedStep, type CaptureOptions, type StepInput } from './capture';
 export { Tensor, type TensorLike } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, eye, rand, randn, seed, rngState, setRngState } from './create';
 export type { CreateOptions, RandomOptions } from './create';

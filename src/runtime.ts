@@ -134,6 +134,10 @@ let readObserver: ReadObserver | null = null;
 let creatingOp: string | null = null;
 
 export function setOpObserver(o: OpObserver | null): void { opObserver = o; }
+
+/** Called before every op while a step is captured (src/capture.ts): throws for ops a replay cannot repeat. */
+let captureGuard: ((op: OpDef<unknown>) => void) | null = null;
+export function setCaptureGuard(g: ((op: OpDef<unknown>) => void) | null): void { captureGuard = g; }
 export function setTensorObserver(o: TensorObserver | null): void { tensorObserver = o; }
 export function setReadObserver(o: ReadObserver | null): void { readObserver = o; }
 
@@ -276,6 +280,7 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth: number): void 
 /** Runs `op` on `inputs` with `attrs`, recording it for autograd when needed. */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A, backendName?: BackendName): Tensor {
   const backend = backendOf(op.name, inputs, backendName);
+  if (captureGuard !== null) captureGuard(op as OpDef<unknown>);
   for (const t of inputs) checkReadable(op.name, t);
   const { shape, dtype } = op.infer(inputs as TensorMeta[], attrs);
   if (!backend.dtypes.includes(dtype)) {

@@ -41,6 +41,29 @@ export function webtrainEngine(wt, { backend = 'webgpu' } = {}) {
         dispose() { loss?.dispose(); optimizer.dispose(); model.dispose(); x.dispose(); y.dispose(); },
       };
     },
+    // The same step, its forward and backward captured once by wt.captureStep and replayed: no
+    // JavaScript ops per step, only the recorded dispatches; Adam's update runs as usual after.
+    mlpStepCaptured(batch, sizes = MLP_SIZES) {
+      const x = wt.randn([batch, sizes[0]], { seed: 3 });
+      const y = wt.tensor(randomLabels(batch, sizes.at(-1), 4), [batch], { dtype: 'i32' });
+      const model = wt.nn.mlp({ sizes, activation: 'relu', seed: 10 });
+      const optimizer = new wt.optim.Adam(model.parameters(), { lr: 1e-3 });
+      const step = wt.captureStep(() => {
+        optimizer.zeroGrad();
+        const loss = wt.tidy(() => wt.nn.functional.crossEntropy(model.forward(x), y));
+        loss.backward();
+        return loss;
+      });
+      optimizer.step();
+      return {
+        run() {
+          step.run();
+          optimizer.step();
+        },
+        sync: () => readOne(wt, step.result),
+        dispose() { step.dispose(); step.result.dispose(); optimizer.dispose(); model.dispose(); x.dispose(); y.dispose(); },
+      };
+    },
     // Adam over `count` parameters in 4 tensors with fixed gradients (ones, from one backward of a
     // sum): only optimizer.step() is timed.
     optimizerStep(count) {

@@ -6,13 +6,11 @@
 import { WebtrainError } from '../errors';
 import { noGrad } from '../session';
 import { Uniforms } from '../backend/webgpu/uniforms';
-import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
+import { STEP_SUBMIT_MIN_DISPATCHES, type WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import type { Tensor } from '../tensor';
 import { sliceOf, tidy } from '../runtime';
 import { ParamArena } from './arena';
-
-/** A step with at least this many dispatches is submitted when its update is encoded. */
-const STEP_SUBMIT_MIN_DISPATCHES = 8;
+import { isCapturing } from '../capture';
 
 /** A learning rate: a number, or a schedule giving the rate of the t-th update (t = 1, 2, ...). */
 export type LearningRate = number | ((t: number) => number);
@@ -82,6 +80,10 @@ export abstract class Optimizer<H extends BaseHyperParams> {
 
   /** One update of every group: one kernel dispatch per group on WebGPU (plus a few for clipping). */
   step(): void {
+    if (isCapturing()) {
+      throw new WebtrainError(`${this.constructor.name}.step() inside captureStep: its step count and learning rate change every step, ` +
+        'but a replay repeats the captured values; call step() after each run()');
+    }
     noGrad(() => tidy(() => {
       const scale = this.maxGradNorm === undefined ? undefined : this.clipScale(this.maxGradNorm);
       this.lastStepDispatches = 0;
@@ -97,9 +99,7 @@ export abstract class Optimizer<H extends BaseHyperParams> {
       }
     }));
     // The update ends a training step: submit it now, so the GPU runs this step while JavaScript
-    // encodes the next one. Steps of a few dispatches (an optimizer alone) keep accumulating: a
-    // submit per step would cost more host time than their GPU work (H100: Adam over 10M
-    // parameters 0.136 -> 0.180 ms per step).
+    // encodes the next one (steps of a few dispatches keep accumulating).
     for (const backend of new Set(this.paramGroups.map((g) => g.arena.values.backend))) backend.flush(STEP_SUBMIT_MIN_DISPATCHES);
   }
 

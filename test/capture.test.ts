@@ -1,0 +1,128 @@
+/** captureStep: a replayed training step equals the eager one, bit for bit, and refuses what it cannot repeat. */
+import { afterAll, describe, expect, test } from 'vitest';
+import * as wt from '../src/index';
+import { availableBackends } from './setup-backends';
+
+const backends = await availableBackends();
+afterAll(() => wt.shutdown());
+
+/** Two different batches of a 4-class problem, as data. */
+function batches(n: number, count: number, seed: number): { x: Float32Array; y: Int32Array }[] {
+  let s = seed;
+  const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 * 2 - 1; };
+  return Array.from({ length: count }, () => ({
+    x: Float32Array.from({ length: n * 6 }, rnd),
+    y: Int32Array.from({ length: n }, () => Math.floor((rnd() + 1) * 2) % 4),
+  }));
+}
+
+describe.each(backends)('%s', (backend) => {
+  // Adam, or SGD where the CPU's Adam would fill the 0-d constant cache with its bias corrections.
+  const setup = (sgd = false) => {
+    const model = wt.nn.mlp({ sizes: [6, 16, 16, 4], activation: 'tanh', seed: 5, backend });
+    const optimizer = sgd ? new wt.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) : new wt.optim.Adam(model.parameters(), { lr: 0.01 });
+    const x = wt.zeros([8, 6], { backend });
+    const y = wt.zeros([8], { dtype: 'i32', backend });
+    const lossOf = () => wt.nn.functional.crossEntropy(model.forward(x), y);
+    return { model, optimizer, x, y, lossOf };
+  };
+
+  test('a captured step replays the eager step exactly: same losses and parameters over 12 steps', async () => {
+    const data = batches(8, 12, 7);
+    const eager = setup();
+    const eagerLosses: number[] = [];
+    for (const b of data) {
+      wt.tidy(() => {
+        eager.x.assign(wt.tensor(b.x, [8, 6], { backend }));
+        eager.y.assign(wt.tensor(b.y, [8], { dtype: 'i32', backend }));
+      });
+      eager.optimizer.zeroGrad();
+      const loss = wt.tidy(eager.lossOf);
+      loss.backward();
+      eager.optimizer.step();
+      eagerLosses.push(await loss.item());
+      loss.dispose();
+    }
+    const cap = setup();
+    wt.tidy(() => {
+      cap.x.assign(wt.tensor(data[0].x, [8, 6], { backend }));
+      cap.y.assign(wt.tensor(data[0].y, [8], { dtype: 'i32', backend }));
+    });
+    // The capture run is the first step itself (its update follows, outside).
+    const step = wt.captureStep(() => {
+      cap.optimizer.zeroGrad();
+      const loss = wt.tidy(cap.lossOf);
+      loss.backward();
+      return loss;
+    }, { inputs: [cap.x, cap.y] });
+    cap.optimizer.step();
+    const capLosses = [await step.result.item()];
+    for (const b of data.slice(1)) {
+      const loss = step.run(b.x, b.y);
+      cap.optimizer.step();
+      capLosses.push(await loss.item());
+    }
+    expect(capLosses).toEqual(eagerLosses);
+    const pe = await Promise.all(eager.model.parameters().map((p) => p.data()));
+    const pc = await Promise.all(cap.model.parameters().map((p) => p.data()));
+    expect(pc).toEqual(pe);
+    if (backend === 'webgpu') expect(step.dispatches).toBeGreaterThan(10);
+    else expect(step.dispatches).toBe(0);
+    step.dispose();
+    for (const s of [eager, cap]) { s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose(); }
+  });
+
+  test('replays allocate nothing, leak nothing, and leave other tensors alone', async () => {
+    const s = setup(true);
+    const data = batches(8, 3, 11);
+    const step = wt.captureStep(() => {
+      s.optimizer.zeroGrad();
+      const loss = wt.tidy(s.lossOf);
+      loss.backward();
+      return loss;
+    }, { inputs: [s.x, s.y] });
+    // Tensors made after the capture get buffers the capture freed? They must not: a replay writes those.
+    const bystanders = [0, 1, 2, 3].map((i) => wt.full([8, 16], i + 0.5, { backend }));
+    // Warm up: Adam creates its state at its first step, and each batch's upload finds its buffer.
+    for (let i = 0; i < 3; i++) {
+      step.run(data[i].x, data[i].y);
+      s.optimizer.step();
+    }
+    await step.result.data();
+    const before = { ...wt.memory(), created: wt.stats().buffersCreated };
+    for (let i = 0; i < 30; i++) {
+      step.run(data[i % 3].x, data[i % 3].y);
+      s.optimizer.step();
+    }
+    await step.result.data();
+    const after = { ...wt.memory(), created: wt.stats().buffersCreated };
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.created).toBe(before.created);
+    for (const [i, t] of bystanders.entries()) expect(Array.from(await t.data())).toEqual(new Array(128).fill(i + 0.5));
+    step.dispose();
+    bystanders.forEach((t) => t.dispose());
+    s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose();
+  });
+
+  test('refuses what a replay cannot repeat, naming it; bad run() arguments are named too', async () => {
+    const s = setup();
+    if (backend === 'webgpu') {
+      expect(() => wt.captureStep(() => wt.nn.functional.dropout(s.x, 0.5, { training: true }))).toThrow(/captureStep: 'dropout' draws new random numbers/);
+      expect(() => wt.captureStep(() => wt.rand([3], { backend }))).toThrow(/captureStep: 'random' draws new random numbers/);
+      expect(() => wt.captureStep(() => { s.optimizer.step(); })).toThrow(/Adam.step\(\) inside captureStep/);
+      // A failed capture leaves nothing captured: the next one works.
+    }
+    const step = wt.captureStep(() => wt.tidy(s.lossOf), { inputs: [s.x, s.y] });
+    expect(() => step.run(new Float32Array(48))).toThrow(/captureStep.run: expected 2 input value\(s\)/);
+    const wrong = wt.zeros([4, 6], { backend });
+    expect(() => step.run(wrong, new Int32Array(8))).toThrow(/captureStep.run: input 0 must be f32 \[8,6\], got f32 \[4,6\]/);
+    wrong.dispose();
+    step.run(new Float32Array(48).fill(0.25), new Int32Array(8).fill(1));
+    const eager = wt.tidy(s.lossOf);
+    expect(await step.result.item()).toBe(await eager.item());
+    eager.dispose();
+    step.dispose();
+    s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose();
+  });
+});
