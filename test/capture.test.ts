@@ -105,6 +105,27 @@ describe.each(backends)('%s', (backend) => {
     s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose();
   });
 
+  test('a constant first made inside the capture keeps its value on replay (it never gets a buffer the step wrote)', async () => {
+    const x = wt.zeros([8], { backend });
+    await wt.emptyCache(); // no pooled buffers: the upload below would take the one just freed
+    // x.sum() is written into a small buffer and freed; then the new constant 777.2513 is uploaded.
+    // Had the upload reused that buffer, each replay would overwrite the constant with the sum.
+    const step = wt.captureStep(() => wt.tidy(() => {
+      const s = x.sum();
+      const kept = s.mul(2);
+      s.dispose();
+      return kept.add(777.2513).add(x.mean());
+    }), { inputs: [x] });
+    for (const v of [[1, 2, 3, 4, 5, 6, 7, 8], [-1, 0.5, 2, 0, 0, 3, 1, 1]]) {
+      step.run(Float32Array.from(v));
+      const sum = v.reduce((a, b) => a + b, 0);
+      expect(await step.result.item()).toBeCloseTo(2 * sum + 777.2513 + sum / 8, 3);
+    }
+    step.dispose();
+    step.result.dispose();
+    x.dispose();
+  });
+
   test('refuses what a replay cannot repeat, naming it; bad run() arguments are named too', async () => {
     const s = setup();
     if (backend === 'webgpu') {

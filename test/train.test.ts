@@ -1,7 +1,7 @@
 /** wt.train: fit (accuracy, early stopping, callbacks, flat memory, metrics reads) and model selection. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as wt from '../src/index';
-import { getBackend } from '../src/runtime';
+import { getBackend, setOpObserver } from '../src/runtime';
 import { availableBackends } from './setup-backends';
 
 const backends = await availableBackends();
@@ -26,6 +26,45 @@ describe.each(backends)('fit on %s', (backend) => {
     expect(ev.loss).toBeCloseTo(last.validLoss!, 4);
     expect(ev.accuracy).toBeCloseTo(last.validAccuracy!, 6);
     for (const d of [all, train, valid!]) d.dispose();
+    model.dispose();
+  });
+
+  test('captureSteps gives the same history and weights as running the ops (regularizer, partial last batch, validation)', async () => {
+    const all = wt.data.spirals({ n: 53, noise: 0.1, seed: 21, backend }); // 106 examples: 8 batches of 12 and one of 10
+    const { train, valid } = wt.data.split(all, { valid: 0.1, seed: 22 });
+    const run = async (captureSteps: boolean) => {
+      const model = wt.nn.mlp({ sizes: [2, 16, 16, 2], seed: 23, backend, norm: 'batch' });
+      let ops = 0; // ops run through JavaScript (a replay runs none)
+      setOpObserver(() => { ops++; });
+      const h = await wt.train.fit(model, { train, valid }, {
+        epochs: 4, batchSize: 12, optimizer: { name: 'adam', lr: 0.02 }, seed: 24, readsPerEpoch: 3, captureSteps,
+        regularizer: (m) => wt.nn.functional.l2Penalty(m, 1e-3),
+      }).finally(() => setOpObserver(null));
+      const weights = await Promise.all(model.parameters().map((p) => p.data()));
+      const running = await Promise.all([...model.stateDict()].filter(([k]) => /running|num_batches/.test(k)).map(([, t]) => t.data()));
+      model.dispose();
+      return { epochs: h.epochs.map(({ seconds: _, ...e }) => e), weights, running, ops };
+    };
+    const eager = await run(false);
+    const memory = wt.memory().numTensors;
+    const replayed = await run(true);
+    if (backend === 'webgpu') expect(replayed.ops).toBeLessThan(eager.ops / 2);
+    else expect(replayed.ops).toBe(eager.ops); // nothing to replay on the CPU
+    expect(replayed.epochs).toEqual(eager.epochs);
+    expect(replayed.weights).toEqual(eager.weights);
+    expect(replayed.running).toEqual(eager.running);
+    expect(eager.running.length).toBeGreaterThan(0);
+    expect(eager.epochs.at(-1)!.trainLoss).toBeLessThan(eager.epochs[0].trainLoss);
+    expect(wt.memory().numTensors).toBe(memory); // the captured step's inputs and sums are released
+    for (const d of [all, train, valid!]) d.dispose();
+  });
+
+  test.runIf(backend === 'webgpu')('captureSteps refuses a model with dropout, naming it', async () => {
+    const ds = wt.data.blobs({ n: 12, classes: 2, seed: 5, backend });
+    const model = wt.nn.mlp({ sizes: [2, 8, 2], seed: 6, backend, dropout: 0.5 });
+    await expect(wt.train.fit(model, ds, { epochs: 1, batchSize: 8, optimizer: { name: 'sgd', lr: 0.1 }, seed: 1, captureSteps: true }))
+      .rejects.toThrow(/captureStep: 'dropout' draws new random numbers/);
+    ds.dispose();
     model.dispose();
   });
 

@@ -143,6 +143,8 @@ async function train(given: ReturnType<typeof parseTrainArgs>['given'], stdout: 
 
     await wt.train.fit(model, { train: data.train, valid: data.valid }, {
       epochs: cfg.epochs, batchSize: cfg.batchSize, optimizer, seed: cfg.seed, initialEpoch,
+      // On a GPU, replay each full batch's step (same results; dropout draws new masks, so not then).
+      captureSteps: device.backend === 'webgpu' && !cfg.dropout,
       callbacks: {
         onEpochBegin: (epoch) => { bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, epochs: cfg.epochs, loss: '…' }); },
         onBatchEnd: (batch, logs) => {

@@ -157,9 +157,9 @@ export class WebGPUBackend implements Backend {
   free(storage: Storage): void {
     if (this.destroyed || this.lostReason) return;
     const b = storage.handle as GPUBuffer;
-    // A buffer of an earlier capture waits; one only the capture in progress uses is reused by its
-    // later ops as usual (the replay repeats that order), then set aside when the capture ends.
-    if (this.pinned.has(b) && !(this.capture?.buffers.has(b) && this.pinned.get(b) === 1)) {
+    // Not even the capture in progress reuses its own buffers: a later upload into one (a constant
+    // first made during the capture) would hold data that a replay overwrites and never restores.
+    if (this.pinned.has(b)) {
       this.pinnedFreed.add(b);
       return;
     }
@@ -275,18 +275,6 @@ export class WebGPUBackend implements Backend {
   endCapture(): CapturedProgram {
     const { records, buffers } = this.capture ?? { records: [], buffers: new Set<GPUBuffer>() };
     this.capture = null;
-    // Its buffers freed during the capture are in the pool: take them out, a replay writes them.
-    for (const lists of [this.recent, this.pool]) {
-      for (const [size, list] of lists) {
-        const keep = list.filter((b) => !buffers.has(b));
-        for (const b of list) {
-          if (!buffers.has(b)) continue;
-          this.pinnedFreed.add(b);
-          this.pooledByteCount -= b.size;
-        }
-        lists.set(size, keep);
-      }
-    }
     const align = this.uniformAlign;
     let size = 0;
     const offsets = records.map((r) => {
