@@ -17,7 +17,7 @@ import { getBackend, setCaptureGuard, tidy } from './runtime';
 import { Tensor } from './tensor';
 import { tensor as makeTensor } from './create';
 import type { TypedArray } from './dtype';
-import { STEP_SUBMIT_MIN_DISPATCHES, type CapturedProgram, type WebGPUBackend } from './backend/webgpu/webgpu-backend';
+import { STEP_SUBMIT_MIN_DISPATCHES, type WebGPUBackend } from './backend/webgpu/webgpu-backend';
 import type { OpDef } from './ops/op-def';
 
 /** Ops whose kernels draw new random numbers on every call (their seeds are uniforms). */
@@ -66,19 +66,20 @@ export function captureStep<T extends Tensor | Tensor[] | void>(fn: () => T, opt
   const backend = inputs[0]?.backend ?? getBackend();
   if (backend.name !== 'webgpu') return eagerStep(fn, inputs);
   const gpu = backend as WebGPUBackend;
-  let program: CapturedProgram | null = null;
   let result: T;
   gpu.beginCapture();
   active = true;
   setCaptureGuard(refuseRandom);
   try {
     result = fn();
+  } catch (e) {
+    gpu.releaseCapture(gpu.endCapture()); // the buffers it pinned go back to the pool
+    throw e;
   } finally {
     active = false;
     setCaptureGuard(null);
-    program = gpu.endCapture();
   }
-  const captured = program;
+  const captured = gpu.endCapture();
   return {
     result,
     dispatches: captured.steps.length,
