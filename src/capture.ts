@@ -20,9 +20,6 @@ import type { TypedArray } from './dtype';
 import { STEP_SUBMIT_MIN_DISPATCHES, type WebGPUBackend } from './backend/webgpu/webgpu-backend';
 import type { OpDef } from './ops/op-def';
 
-/** Ops whose kernels draw new random numbers on every call (their seeds are uniforms). */
-const RANDOM_OPS = new Set(['random', 'dropout']);
-
 /** A new value for one of a captured step's inputs: a tensor of the same shape, or its data. */
 export type StepInput = Tensor | TypedArray | number[];
 
@@ -96,7 +93,7 @@ export function captureStep<T extends Tensor | Tensor[] | void>(fn: () => T, opt
 }
 
 function refuseRandom(op: OpDef<unknown>): void {
-  if (RANDOM_OPS.has(op.name)) {
+  if (op.random) {
     throw new WebtrainError(`captureStep: '${op.name}' draws new random numbers on every call, but a replay repeats the captured ones; ` +
       `keep ${op.name === 'dropout' ? 'dropout (model.train())' : 'random draws'} out of the captured function (model.eval() turns dropout off)`);
   }

@@ -79,6 +79,7 @@ function words(v: number): [number, number] {
 
 export const random: OpDef<RandomAttrs> = {
   name: 'random',
+  random: true,
   infer: (_, { shape, dtype }) => {
     if (dtype === 'i32') fail('random', 'draws floats; got dtype i32');
     return { shape: checkShape('random', shape), dtype };

@@ -26,6 +26,7 @@ const TWO_POW_24 = 16777216;
 /** The `dropout` op row (training mode; eval mode never reaches it, see src/nn/dropout.ts). */
 export const dropout: OpDef<DropoutAttrs> = {
   name: 'dropout',
+  random: true,
   infer: ([x], { p, seed, offset }) => {
     checkDtype('dropout', x, false);
     if (!(p >= 0 && p <= 1)) fail('dropout', `p is the probability of dropping an element and must be in [0, 1], got ${p}`);

@@ -95,6 +95,11 @@ export interface OpDef<A = any> {
   alias?: boolean;
   /** Inputs that can carry gradient (default: all float inputs). */
   differentiable?: number[];
+  /**
+   * The kernel draws new random numbers on every call (its seed is a uniform): a captured step
+   * (src/capture.ts) would replay the old ones, so captureStep refuses it.
+   */
+  random?: boolean;
   samples: Sample<A>[];
   /** Every (shader, defines) this op's WebGPU kernel can dispatch: the shader test compiles each. */
   shaderVariants: ShaderVariant[];
