@@ -2,12 +2,13 @@
 // `wt.tuning().matmulTile`, at square and MLP-shaped products, and prints a table of GFLOP/s with the
 // configuration the shape heuristic (pickMatmulTile) would choose marked. Use it to pick
 // MATMUL_TILES for a GPU, or to set `wt.tuning().matmulTile` in an application.
-// Run after `npm run build`: node bench/matmul-tune.mjs [--quick] [--out file.json]
+// Run after `npm run build`: node bench/matmul-tune.mjs [--quick] [--split-only] [--out file.json]
 import { writeFileSync } from 'node:fs';
 import * as wt from '../dist/webtrain.js';
 import { describeAdapter, median } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
+const splitOnly = process.argv.includes('--split-only'); // only the split-K comparison
 const outAt = process.argv.indexOf('--out');
 const info = await wt.init({ backend: 'webgpu' });
 const adapter = describeAdapter(info.adapter ?? {});
@@ -43,7 +44,7 @@ const candidates = [...named, ...extra].filter(fits);
 // A software adapter (SwiftShader) gets small shapes: it only checks that every candidate compiles and runs.
 const squares = adapter.software ? [64, 128] : quick ? [1024, 4096] : [512, 1024, 2048, 4096];
 const batches = adapter.software ? [64] : [1024, 64];
-const shapes = [
+const shapes = splitOnly ? [] : [
   ...squares.map((n) => [`${n}³`, n, n, n, 'mm']),
   ...batches.flatMap((b) => [[`MLP fwd ${b}·784ᵀ→256`, b, 784, 256, 'linear'], [`MLP bwd ${b}·256→784`, b, 256, 784, 'mm']]),
 ];
@@ -96,15 +97,37 @@ for (const [label, m, k, n, kind] of shapes) {
 }
 wt.tuning().matmulTile = undefined;
 
-const header = `| config | shared B | ${rows.map((r) => r.label).join(' | ')} |`;
-console.log(`\nGFLOP/s per configuration (median of timed blocks):\n\n${header}\n|${' --- |'.repeat(2)}${' ---: |'.repeat(rows.length)}`);
-console.log(`| heuristic (pickMatmulTile) | – | ${rows.map((r) => gflops(r, r.heuristicMs)).join(' | ')} |`);
-for (const t of candidates) {
-  console.log(`| ${t.name} | ${sharedBytes(t)} | ${rows.map((r) => gflops(r, r.configs[t.name])).join(' | ')} |`);
+if (!splitOnly) {
+  const header = `| config | shared B | ${rows.map((r) => r.label).join(' | ')} |`;
+  console.log(`\nGFLOP/s per configuration (median of timed blocks):\n\n${header}\n|${' --- |'.repeat(2)}${' ---: |'.repeat(rows.length)}`);
+  console.log(`| heuristic (pickMatmulTile) | – | ${rows.map((r) => gflops(r, r.heuristicMs)).join(' | ')} |`);
+  for (const t of candidates) {
+    console.log(`| ${t.name} | ${sharedBytes(t)} | ${rows.map((r) => gflops(r, r.configs[t.name])).join(' | ')} |`);
+  }
 }
+
+// Split-K: a weight gradient with few outputs and a long K (batch), split over K (the default) or not.
+const skinny = adapter.software ? [[10, 8192, 128]] : [[10, 65536, 128], [64, 32768, 64], [256, 16384, 256]];
+console.log('\nSplit-K (Aᵀ·B, A [K, M], B [K, N]), ms per product:');
+for (const [m, k, n] of skinny) {
+  const a = wt.randn([k, m], { seed: 5 });
+  const b = wt.randn([k, n], { seed: 6 });
+  let c = null;
+  const run = () => { c?.dispose(); c = wt.tidy(() => a.transpose().matmul(b)); };
+  const sync = async () => { const one = wt.tidy(() => c.reshape([c.size]).slice([0], [1])); await one.data(); one.dispose(); };
+  const ms = {};
+  for (const split of [false, true]) {
+    wt.tuning().splitK = split;
+    ms[split] = await timeIt(run, sync);
+  }
+  wt.tuning().splitK = undefined;
+  console.log(`  [${m}×${k}]ᵀ·[${k}×${n}]: whole K ${ms.false.toPrecision(3)} ms, split ${ms.true.toPrecision(3)} ms (${(ms.false / ms.true).toFixed(2)}×)`);
+  c?.dispose(); a.dispose(); b.dispose();
+}
+
 // What wt.autotuneMatmul() (the library's own, short autotune) picks here, per output size.
 let autotune = null;
-if (!adapter.software) {
+if (!adapter.software && !splitOnly) {
   const t0 = performance.now();
   autotune = await wt.autotuneMatmul({ force: true });
   const name = (t) => named.find((c) => JSON.stringify({ ...c, name: undefined }) === JSON.stringify({ ...t, name: undefined }))?.name ?? JSON.stringify(t);

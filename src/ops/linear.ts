@@ -99,11 +99,13 @@ export const linear: OpDef<LinearAttrs> = {
     const { rows, k, n } = dims(x, w);
     // One matrix (batch rank 0): the leading dims of x are rows of A, contiguous.
     const u = new Uniforms().u32(rows).u32(n).u32(k).u32(0)
-      .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK);
+      .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK).u32(k);
+    const { defines, workgroups } = matmulPlan('linear', gpu, false, true, rows, k, n, 1, !!b, ACT_FN[attrs.activation ?? 'none']);
     gpu.dispatch({
       label: 'linear',
       shader: 'matmul',
-      ...matmulPlan('linear', gpu, false, true, rows, k, n, 1, !!b, ACT_FN[attrs.activation ?? 'none']),
+      defines,
+      workgroups,
       uniforms: u,
       bindings: b ? [out.buffer, x.buffer, w.buffer, b.buffer] : [out.buffer, x.buffer, w.buffer],
     });

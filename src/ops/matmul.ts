@@ -10,6 +10,7 @@ import { checkDtype, checkSameDtype, MAX_RANK, unbroadcast } from './elementwise
 import type { OpDef, TensorMeta } from './op-def';
 import type { Tensor } from '../tensor';
 import { matmulRaw as matmulT } from './functional';
+import { reduceGpu } from './reduce';
 
 export interface MatmulAttrs {
   transA?: boolean;
@@ -100,28 +101,48 @@ export function pickMatmulTile(m: number, n: number, batch: number, table?: Matm
 export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone',
   loads: Vec4Loads = 'scalar', tile: MatmulTile = TILED ? MATMUL_TILES.small : UNTILED) =>
   ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4',
-    TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch });
+    TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch, SPLIT_K: false });
 
 /** What a WebGPU backend tells the matmul kernels: its variant choices. */
 interface MatmulTuning {
-  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable };
+  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
 }
 
 /**
+ * Split-K: a product whose output gives fewer than `maxTiles` workgroups and whose K is at least
+ * `minK` is summed by several workgroups per tile (each over a K range of at least `minChunk`), up
+ * to `target` workgroups in all, into partial products that a sum over the splits adds up: a weight
+ * gradient [10, 128] over a batch of 65536 otherwise runs on 4 workgroups, each walking all of K.
+ * Shorter K (an MLP's batch of 1024) stays whole: the extra dispatch would cost more than it saves.
+ */
+const SPLIT_K = { maxTiles: 32, minK: 4096, minChunk: 512, target: 128, maxSplits: 32 };
+
+/**
  * The kernel variant and grid for C = op(A) · op(B) of m x k by k x n, `batch` times: the tiled
- * kernel with the adapter's forced tile or the one chosen by shape, or the untiled kernel with vec4
- * loads where they apply. Shared by matmul and the fused Linear.
+ * kernel with the adapter's forced tile or the one chosen by shape (split over K when `allowSplit`
+ * and the output is small), or the untiled kernel with vec4 loads where they apply. Shared by
+ * matmul and the fused Linear (which has a bias and activation to apply once, so never splits).
  */
 export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number,
-  HAS_BIAS = false, ACT = 'actNone') {
+  HAS_BIAS = false, ACT = 'actNone', allowSplit = false) {
   const tiled = gpu.tuning.tiledMatmul;
   const tile = tiled ? gpu.tuning.matmulTile ?? pickMatmulTile(m, n, batch, gpu.tuning.matmulTable) : UNTILED;
   const rows = tile.wy * tile.tm;
   const rowGroups = Math.ceil(m / rows);
   if (rowGroups > 65535) fail(op, `${m} rows exceed the WebGPU dispatch limit of ${65535 * rows}; split the batch`);
+  const colGroups = Math.ceil(n / (tile.wx * tile.tn));
+  let splits = 1;
+  let kChunk = k;
+  if (allowSplit && tiled && gpu.tuning.splitK !== false && batch === 1 && rowGroups * colGroups < SPLIT_K.maxTiles && k >= SPLIT_K.minK) {
+    const want = Math.min(SPLIT_K.maxSplits, Math.ceil(SPLIT_K.target / (rowGroups * colGroups)), Math.floor(k / SPLIT_K.minChunk));
+    kChunk = Math.ceil(k / want / tile.bk) * tile.bk;
+    splits = Math.ceil(k / kChunk);
+  }
   return {
-    defines: matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile),
-    workgroups: [Math.ceil(n / (tile.wx * tile.tn)), rowGroups, batch] as [number, number, number],
+    defines: { ...matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile), SPLIT_K: splits > 1 },
+    workgroups: [colGroups, rowGroups, splits > 1 ? splits : batch] as [number, number, number],
+    splits,
+    kChunk: splits > 1 ? kChunk : k,
   };
 }
 
@@ -192,17 +213,23 @@ export const matmul: OpDef<MatmulAttrs> = {
     if (batch.length > MAX_RANK) fail('matmul', `more than ${MAX_RANK} batch dimensions`);
     const batchCount = numel(batch);
     if (batchCount > 65535) fail('matmul', `batch of ${batchCount} matrices exceeds the WebGPU dispatch limit of 65535`);
+    const plan = matmulPlan('matmul', gpu, !!attrs.transA, !!attrs.transB, m, k, n, batchCount, false, 'actNone', true);
     const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch.length)
       .array(batch, MAX_RANK)
       .array(broadcastStrides(aBatch, batch).map((s) => s * m * k), MAX_RANK)
-      .array(broadcastStrides(bBatch, batch).map((s) => s * k * n), MAX_RANK);
-    gpu.dispatch({
-      label: 'matmul',
-      shader: 'matmul',
-      ...matmulPlan('matmul', gpu, !!attrs.transA, !!attrs.transB, m, k, n, batchCount),
-      uniforms: u,
-      bindings: [out.buffer, a.buffer, b.buffer],
-    });
+      .array(broadcastStrides(bBatch, batch).map((s) => s * k * n), MAX_RANK)
+      .u32(plan.kChunk);
+    if (plan.splits === 1) {
+      gpu.dispatch({ label: 'matmul', shader: 'matmul', defines: plan.defines, workgroups: plan.workgroups, uniforms: u, bindings: [out.buffer, a.buffer, b.buffer] });
+      return;
+    }
+    // Split-K: partial products [splits, m, n] in a scratch buffer, then their sum over the splits.
+    const bytes = plan.splits * m * n * 4;
+    const scratch = gpu.alloc(bytes, 'matmul split-K');
+    const partial = { storage: scratch, byteOffset: 0, byteLength: bytes };
+    gpu.dispatch({ label: 'matmul', shader: 'matmul', defines: plan.defines, workgroups: plan.workgroups, uniforms: u, bindings: [partial, a.buffer, b.buffer] });
+    reduceGpu('sum', { gpu, inputs: [{ shape: [plan.splits, m * n], dtype: out.dtype, buffer: partial }], out: { shape: [m * n], dtype: out.dtype, buffer: out.buffer }, attrs: { axes: [0], keepdim: false } });
+    gpu.free(scratch);
   },
   // C = op(A) op(B):  dA = dC op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ dC (likewise).
   vjp: ({ inputs: [a, b], attrs, needsGrad }, gy) => {
@@ -216,6 +243,7 @@ export const matmul: OpDef<MatmulAttrs> = {
   shaderVariants: [
     ...flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
     ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile) })))),
+    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: { ...matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile), SPLIT_K: true } })))),
     { shader: 'matmul', defines: matmulDefines(false, true, false, false, 'actNone', 'dot4') },
     { shader: 'matmul', defines: matmulDefines(true, false, false, false, 'actNone', 'outer4') },
   ],

@@ -172,7 +172,7 @@ function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs
 /** Below this many reduced elements one thread reduces one output; above, a workgroup does. */
 const PER_THREAD_MAX = 64;
 
-function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
+export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
   const full = layout(x.shape, attrs.axes);
   // Fewer dimensions, same offsets and the same row-major order of the reduced index (argmax):
   // the common reductions (a bias gradient, a row sum) become 1-D walks without div/mod.

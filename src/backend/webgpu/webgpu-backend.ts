@@ -69,7 +69,7 @@ export class WebGPUBackend implements Backend {
    * barriers at a high cost, so there the matmul walks K without workgroup-memory tiles (6x faster
    * for 256x32x32 on SwiftShader). Mutable so tests can run each variant on any adapter.
    */
-  readonly tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable };
+  readonly tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
 
   /** Free buffers by size class: freed before the last submit, and freed since. */
   private pool = new Map<number, GPUBuffer[]>();
