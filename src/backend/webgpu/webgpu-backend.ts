@@ -1,7 +1,8 @@
 /**
  * The WebGPU backend: a size-class buffer pool, a pipeline cache, and ONE command encoder (one
- * compute pass) that every kernel is encoded into. Work is submitted only at flush points: a read
- * back, `wt.flush()`, or a size bound (dispatches per submit).
+ * compute pass) that every kernel is encoded into. Work is submitted at flush points: a read back,
+ * `wt.flush()`, every SUBMIT_EVERY dispatches and at the end of a training step (so the GPU works
+ * while JavaScript encodes the next), never per op.
  *
  * Buffer reuse. A freed buffer may still be read by work encoded but not yet submitted. Reusing it
  * as a later kernel's output is safe (dispatches run in encoding order), so such `recent` buffers
