@@ -16,7 +16,7 @@
 // Bias[col] and ACT (the name of one of the act* functions below) is applied in the write-back, so
 // matmul + bias + activation is one kernel.
 // Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B, 4 Bias [N] (HAS_BIAS only).
-// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH); the untiled vec4 variants
+// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH, SPLIT_K); the untiled vec4 variants
 // DOT4 (A · Bᵀ with K % 4 == 0) and OUTER4 (Aᵀ · B with M, N % 4 == 0), where A and B are bound as
 // vec4s; HAS_BIAS, ACT (actNone | actRelu | actTanh | actSigmoid).
 // Dispatch: (ceil(N / BN), ceil(M / BM), batch count); the untiled variants use BM = BN = 64 with
@@ -30,6 +30,7 @@ struct Params {
   batchShape: array<vec4<u32>, 2>,
   aBatchStrides: array<vec4<u32>, 2>,
   bBatchStrides: array<vec4<u32>, 2>,
+  kChunk: u32, // SPLIT_K: the K range of split z is [z kChunk, (z + 1) kChunk)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -71,12 +72,14 @@ const LA = BM * BK / THREADS;
 const LB = BN * BK / THREADS;
 var<private> nextA: array<{{T}}, LA>;
 var<private> nextB: array<{{T}}, LB>;
+// End of the K range this workgroup sums (p.K, or its split's end with SPLIT_K).
+var<private> kLimit: u32;
 #endif
 
 #if TILED
 // op(A)[r, k] and op(B)[k, c], zero outside the matrix (ragged edge tiles).
 fn loadA(base: u32, r: u32, k: u32) -> {{T}} {
-  if (r >= p.M || k >= p.K) {
+  if (r >= p.M || k >= kLimit) {
     return 0.0;
   }
 #if TRANS_A
@@ -87,7 +90,7 @@ fn loadA(base: u32, r: u32, k: u32) -> {{T}} {
 }
 
 fn loadB(base: u32, k: u32, c: u32) -> {{T}} {
-  if (k >= p.K || c >= p.N) {
+  if (k >= kLimit || c >= p.N) {
     return 0.0;
   }
 #if TRANS_B
@@ -196,8 +199,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let row0 = wg.y * BM;
   let col0 = wg.x * BN;
   var acc: array<vec4<{{T}}>, TM * TN / 4u>; // acc[i * TN / 4 + j]: row (ty + WY (i / 4)) 4 + i % 4, vec4 column tx + WX j
-  fetchSlab(aBase, bBase, row0, col0, 0u, li);
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+#if SPLIT_K
+  // Split-K (one matrix): workgroup z sums its own K range into slice z of C, the partial sums
+  // that a reduction over z then adds up.
+  let kStart = wg.z * p.kChunk;
+  let kEnd = min(p.K, kStart + p.kChunk);
+#else
+  let kStart = 0u;
+  let kEnd = p.K;
+#endif
+  kLimit = kEnd; // for the loads; the loop tests the let (uniform control flow around the barriers)
+  fetchSlab(aBase, bBase, row0, col0, kStart, li);
+  for (var k0 = kStart; k0 < kEnd; k0 += BK) {
     stashSlab(li);
     workgroupBarrier();
 #if PREFETCH
