@@ -25,7 +25,14 @@ describe.each(backends)('%s', (backend) => {
     const x = wt.zeros([8, 6], { backend });
     const y = wt.zeros([8], { dtype: 'i32', backend });
     const lossOf = () => wt.nn.functional.crossEntropy(model.forward(x), y);
-    return { model, optimizer, x, y, lossOf };
+    // zeroGrad, loss, backward, captured with x and y as the inputs; the update stays outside.
+    const captureTraining = () => wt.captureStep(() => {
+      optimizer.zeroGrad();
+      const loss = wt.tidy(lossOf);
+      loss.backward();
+      return loss;
+    }, { inputs: [x, y] });
+    return { model, optimizer, x, y, lossOf, captureTraining };
   };
 
   test('a captured step replays the eager step exactly: same losses and parameters over 12 steps', async () => {
@@ -50,12 +57,7 @@ describe.each(backends)('%s', (backend) => {
       cap.y.assign(wt.tensor(data[0].y, [8], { dtype: 'i32', backend }));
     });
     // The capture run is the first step itself (its update follows, outside).
-    const step = wt.captureStep(() => {
-      cap.optimizer.zeroGrad();
-      const loss = wt.tidy(cap.lossOf);
-      loss.backward();
-      return loss;
-    }, { inputs: [cap.x, cap.y] });
+    const step = cap.captureTraining();
     cap.optimizer.step();
     const capLosses = [await step.result.item()];
     for (const b of data.slice(1)) {
@@ -76,12 +78,7 @@ describe.each(backends)('%s', (backend) => {
   test('replays allocate nothing, leak nothing, and leave other tensors alone', async () => {
     const s = setup(true);
     const data = batches(8, 3, 11);
-    const step = wt.captureStep(() => {
-      s.optimizer.zeroGrad();
-      const loss = wt.tidy(s.lossOf);
-      loss.backward();
-      return loss;
-    }, { inputs: [s.x, s.y] });
+    const step = s.captureTraining();
     // Tensors made after the capture get buffers the capture freed? They must not: a replay writes those.
     const bystanders = [0, 1, 2, 3].map((i) => wt.full([8, 16], i + 0.5, { backend }));
     // Warm up: Adam creates its state at its first step, and each batch's upload finds its buffer.
