@@ -102,15 +102,13 @@ function refuseRandom(op: OpDef<unknown>): void {
 /** On the CPU: run(...) calls fn again and copies its result into the first run's tensors. */
 function eagerStep<T extends Tensor | Tensor[] | void>(fn: () => T, inputs: Tensor[]): CapturedStep<T> {
   const result = fn();
-  const outs = (Array.isArray(result) ? result : result instanceof Tensor ? [result] : []) as Tensor[];
+  const outs = tensorsOf(result);
   return {
     result,
     dispatches: 0,
     run(...values: StepInput[]) {
       refill('captureStep.run', inputs, values);
-      const next = fn();
-      const fresh = (Array.isArray(next) ? next : next instanceof Tensor ? [next] : []) as Tensor[];
-      fresh.forEach((t, i) => {
+      tensorsOf(fn()).forEach((t, i) => {
         outs[i].assign(t);
         t.dispose();
       });
@@ -118,6 +116,11 @@ function eagerStep<T extends Tensor | Tensor[] | void>(fn: () => T, inputs: Tens
     },
     dispose() {},
   };
+}
+
+/** The tensors a step function returned: one, a list, or none. */
+function tensorsOf(result: Tensor | Tensor[] | void): Tensor[] {
+  return Array.isArray(result) ? result : result instanceof Tensor ? [result] : [];
 }
 
 /** Copies each new value into its input tensor (an op, so it is ordered with the replay). */

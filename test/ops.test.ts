@@ -33,12 +33,12 @@ test.runIf(backends.includes('webgpu')).each(['matmul', 'linear'] as const)('%s,
 const tiles = Object.entries(MATMUL_TILES).flatMap(([tile, config]) => (['matmul', 'linear'] as const).map((name) => [name, tile, config] as const));
 test.runIf(backends.includes('webgpu')).each(tiles)('%s, tiled kernel with the %s tile', async (name, _tile, config) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = { ...gpu.tuning };
+  const before = { tiledMatmul: gpu.tuning.tiledMatmul, matmulTile: gpu.tuning.matmulTile };
   Object.assign(gpu.tuning, { tiledMatmul: true, matmulTile: config });
   try {
     expect(await checkOp(name, 'webgpu')).toEqual([]);
   } finally {
-    Object.assign(gpu.tuning, before);
+    Object.assign(gpu.tuning, before); // matmulTile back to unset: later tests pick tiles by shape
   }
 });
 

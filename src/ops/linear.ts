@@ -8,9 +8,8 @@
  */
 import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
-import { Uniforms } from '../backend/webgpu/uniforms';
-import { checkDtype, checkSameDtype, MAX_RANK } from './elementwise';
-import { gemmPackedCpu, matmulDefines, matmulPlan, packCpuA, packCpuB, releaseCpuScratch, type Vec4Loads } from './matmul';
+import { checkDtype, checkSameDtype } from './elementwise';
+import { gemmPackedCpu, matmulDefines, matmulParams, matmulPlan, packCpuA, packCpuB, releaseCpuScratch, type Vec4Loads } from './matmul';
 import { matmulRaw, reluGrad, sigmoidGrad, tanhGrad } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
@@ -98,8 +97,7 @@ export const linear: OpDef<LinearAttrs> = {
   webgpu: ({ gpu, inputs: [x, w, b], out, attrs }) => {
     const { rows, k, n } = dims(x, w);
     // One matrix (batch rank 0): the leading dims of x are rows of A, contiguous.
-    const u = new Uniforms().u32(rows).u32(n).u32(k).u32(0)
-      .array([], MAX_RANK).array([], MAX_RANK).array([], MAX_RANK).u32(k);
+    const u = matmulParams(rows, n, k, [], [], []);
     const { defines, workgroups } = matmulPlan('linear', gpu, false, true, rows, k, n, 1, !!b, ACT_FN[attrs.activation ?? 'none']);
     gpu.dispatch({
       label: 'linear',

@@ -99,9 +99,9 @@ export function pickMatmulTile(m: number, n: number, batch: number, table?: Matm
  * write-back; plain matmul uses neither (and then shares its pipeline with a bias-free Linear).
  */
 export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone',
-  loads: Vec4Loads = 'scalar', tile: MatmulTile = TILED ? MATMUL_TILES.small : UNTILED) =>
+  loads: Vec4Loads = 'scalar', tile: MatmulTile = TILED ? MATMUL_TILES.small : UNTILED, SPLIT_K = false) =>
   ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4',
-    TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch, SPLIT_K: false });
+    TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch, SPLIT_K });
 
 /** What a WebGPU backend tells the matmul kernels: its variant choices. */
 interface MatmulTuning {
@@ -139,11 +139,20 @@ export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, trans
     splits = Math.ceil(k / kChunk);
   }
   return {
-    defines: { ...matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile), SPLIT_K: splits > 1 },
+    defines: matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile, splits > 1),
     workgroups: [colGroups, rowGroups, splits > 1 ? splits : batch] as [number, number, number],
     splits,
     kChunk: splits > 1 ? kChunk : k,
   };
+}
+
+/**
+ * The kernel's Params struct: sizes, the batch shape and each operand's element stride per batch
+ * dim (0 where it broadcasts), and the K range of one split.
+ */
+export function matmulParams(m: number, n: number, k: number, batch: number[], aBatchStrides: number[], bBatchStrides: number[], kChunk = k): Uniforms {
+  return new Uniforms().u32(m).u32(n).u32(k).u32(batch.length)
+    .array(batch, MAX_RANK).array(aBatchStrides, MAX_RANK).array(bBatchStrides, MAX_RANK).u32(kChunk);
 }
 
 /** How the untiled kernel loads its operands: see vec4Loads. */
@@ -214,11 +223,8 @@ export const matmul: OpDef<MatmulAttrs> = {
     const batchCount = numel(batch);
     if (batchCount > 65535) fail('matmul', `batch of ${batchCount} matrices exceeds the WebGPU dispatch limit of 65535`);
     const plan = matmulPlan('matmul', gpu, !!attrs.transA, !!attrs.transB, m, k, n, batchCount, false, 'actNone', true);
-    const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch.length)
-      .array(batch, MAX_RANK)
-      .array(broadcastStrides(aBatch, batch).map((s) => s * m * k), MAX_RANK)
-      .array(broadcastStrides(bBatch, batch).map((s) => s * k * n), MAX_RANK)
-      .u32(plan.kChunk);
+    const u = matmulParams(m, n, k, batch, broadcastStrides(aBatch, batch).map((s) => s * m * k),
+      broadcastStrides(bBatch, batch).map((s) => s * k * n), plan.kChunk);
     if (plan.splits === 1) {
       gpu.dispatch({ label: 'matmul', shader: 'matmul', defines: plan.defines, workgroups: plan.workgroups, uniforms: u, bindings: [out.buffer, a.buffer, b.buffer] });
       return;
@@ -243,7 +249,7 @@ export const matmul: OpDef<MatmulAttrs> = {
   shaderVariants: [
     ...flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
     ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile) })))),
-    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: { ...matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile), SPLIT_K: true } })))),
+    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile, true) })))),
     { shader: 'matmul', defines: matmulDefines(false, true, false, false, 'actNone', 'dot4') },
     { shader: 'matmul', defines: matmulDefines(true, false, false, false, 'actNone', 'outer4') },
   ],

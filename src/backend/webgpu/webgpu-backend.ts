@@ -231,27 +231,33 @@ export class WebGPUBackend implements Backend {
     for (const s of d.bindings) key += s ? `|${this.bufferId(s.storage.handle as GPUBuffer)}:${s.byteOffset}:${s.byteLength}` : '|-';
     let bindGroup = this.bindGroups.get(key);
     if (!bindGroup) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform.buffer, offset: 0, size: bytes.byteLength } }];
-      d.bindings.forEach((s, i) => {
-        if (!s) return;
-        const buffer = s.storage.handle as GPUBuffer;
-        // Empty tensors still need a non-empty binding (their kernels read nothing).
-        const size = Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset);
-        entries.push({ binding: i + 1, resource: { buffer, offset: s.byteOffset, size } });
-      });
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
-      bindGroup = this.device.createBindGroup({ layout: compiled.layout, entries });
+      bindGroup = this.createBindGroup(compiled.layout, uniform.buffer, bytes.byteLength, storageBindings(d.bindings));
       this.bindGroups.set(key, bindGroup);
     }
     const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.maxWorkgroupsPerDimension);
     if (x === 0 || y === 0 || z === 0) return;
     if (this.capture) this.record(compiled, bytes, d.bindings, [x, y, z]);
+    this.encode(compiled.pipeline, bindGroup, uniform.offset, [x, y, z]);
+  }
+
+  /** Encodes one dispatch into the pass; past SUBMIT_EVERY of them, submits. */
+  private encode(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, uniformOffset: number, [x, y, z]: [number, number, number]): void {
     const pass = this.computePass();
-    pass.setPipeline(compiled.pipeline);
-    pass.setBindGroup(0, bindGroup, [uniform.offset]);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup, [uniformOffset]);
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     if (++this.dispatchesInEncoder >= SUBMIT_EVERY) this.flush();
+  }
+
+  /** A bind group: the uniforms at binding 0 (at a dynamic offset), then the storage bindings. */
+  private createBindGroup(layout: GPUBindGroupLayout, uniforms: GPUBuffer, uniformBytes: number, storage: StorageBinding[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout,
+      entries: [{ binding: 0, resource: { buffer: uniforms, offset: 0, size: uniformBytes } },
+        ...storage.map(({ binding, buffer, offset, size }) => ({ binding, resource: { buffer, offset, size } }))],
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -289,11 +295,7 @@ export class WebGPUBackend implements Backend {
     this.device.queue.writeBuffer(uniforms, 0, bytes);
     const steps = records.map((r, i) => ({
       pipeline: r.compiled.pipeline,
-      bindGroup: this.device.createBindGroup({
-        layout: r.compiled.layout,
-        entries: [{ binding: 0, resource: { buffer: uniforms, offset: 0, size: r.uniforms.byteLength } },
-          ...r.bindings.map(({ binding, buffer, offset, size: n }) => ({ binding, resource: { buffer, offset, size: n } }))],
-      }),
+      bindGroup: this.createBindGroup(r.compiled.layout, uniforms, r.uniforms.byteLength, r.bindings),
       offset: offsets[i],
       workgroups: r.workgroups,
     }));
@@ -304,14 +306,7 @@ export class WebGPUBackend implements Backend {
   replay(program: CapturedProgram): void {
     this.checkUsable();
     if (!program.uniforms) throw new WebtrainError('captureStep: this captured step was disposed');
-    for (const s of program.steps) {
-      const pass = this.computePass();
-      pass.setPipeline(s.pipeline);
-      pass.setBindGroup(0, s.bindGroup, [s.offset]);
-      pass.dispatchWorkgroups(...s.workgroups);
-      this.stats.dispatches++;
-      if (++this.dispatchesInEncoder >= SUBMIT_EVERY) this.flush();
-    }
+    for (const s of program.steps) this.encode(s.pipeline, s.bindGroup, s.offset, s.workgroups);
   }
 
   /** Releases a captured step: its buffers may be pooled again once no capture uses them. */
@@ -335,16 +330,13 @@ export class WebGPUBackend implements Backend {
   }
 
   private record(compiled: CompiledPipeline, uniforms: ArrayBuffer, bindings: (BufferSlice | undefined)[], workgroups: [number, number, number]): void {
-    const slices: CapturedDispatch['bindings'] = [];
-    bindings.forEach((s, i) => {
-      if (!s) return;
-      const buffer = s.storage.handle as GPUBuffer;
-      slices.push({ binding: i + 1, buffer, offset: s.byteOffset, size: Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset) });
+    const slices = storageBindings(bindings);
+    for (const { buffer } of slices) {
       if (!this.capture!.buffers.has(buffer)) {
         this.capture!.buffers.add(buffer);
         this.pinned.set(buffer, (this.pinned.get(buffer) ?? 0) + 1);
       }
-    });
+    }
     this.capture!.records.push({ compiled, uniforms: uniforms.slice(0), bindings: slices, workgroups });
   }
 
@@ -478,11 +470,26 @@ export class WebGPUBackend implements Backend {
 
 interface CompiledPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }
 
+/** A storage buffer range bound at `binding`. */
+interface StorageBinding { binding: number; buffer: GPUBuffer; offset: number; size: number }
+
+/** A dispatch's storage bindings: slot i at @binding(i + 1); an undefined slot leaves its number unused. */
+function storageBindings(bindings: (BufferSlice | undefined)[]): StorageBinding[] {
+  const out: StorageBinding[] = [];
+  bindings.forEach((s, i) => {
+    if (!s) return;
+    const buffer = s.storage.handle as GPUBuffer;
+    // Empty tensors still need a non-empty binding (their kernels read nothing).
+    out.push({ binding: i + 1, buffer, offset: s.byteOffset, size: Math.min(Math.max(s.byteLength, 4), buffer.size - s.byteOffset) });
+  });
+  return out;
+}
+
 /** One dispatch as a capture saw it. */
 interface CapturedDispatch {
   compiled: CompiledPipeline;
   uniforms: ArrayBuffer;
-  bindings: { binding: number; buffer: GPUBuffer; offset: number; size: number }[];
+  bindings: StorageBinding[];
   workgroups: [number, number, number];
 }
 
