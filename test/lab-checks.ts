@@ -59,3 +59,34 @@ export function expectWellFormed(r: LabResult, id: ExperimentId): void {
   const json = JSON.stringify(r);
   expect(JSON.stringify(JSON.parse(json))).toBe(json);
 }
+
+/**
+ * Runs an experiment under the leak check, recording its progress: no leaked tensors, a well-formed
+ * result, progress in [0, 1], monotone and ending at 1 (with at least `minReports` reports).
+ */
+export async function runChecked(id: ExperimentId, settings: Record<string, unknown>, minReports = 1): Promise<LabResult> {
+  const progress: number[] = [];
+  let result!: LabResult;
+  const leaks = await leaksOf(async () => {
+    result = await wt.lab.experiments[id].run({ ...settings, onProgress: (f: number) => { progress.push(f); } } as never);
+  });
+  expect(leaks).toEqual([]);
+  expectWellFormed(result, id);
+  expect(progress.length).toBeGreaterThanOrEqual(minReports);
+  progress.forEach((f, i) => {
+    expect(f).toBeGreaterThanOrEqual(0);
+    expect(f).toBeLessThanOrEqual(1);
+    if (i > 0) expect(f).toBeGreaterThanOrEqual(progress[i - 1] - 1e-12);
+  });
+  expect(progress.at(-1)).toBe(1);
+  return result;
+}
+
+/** A getter over the results of the run tests: a clear error when a later test needs one that failed. */
+export function resultOf<K>(results: Map<K, LabResult>): (id: K) => LabResult {
+  return (id) => {
+    const r = results.get(id);
+    if (!r) throw new Error(`${String(id)} did not run (see its test above)`);
+    return r;
+  };
+}

@@ -8,7 +8,7 @@ import * as wt from '../src/index';
 import type { Tensor } from '../src/tensor';
 import type { ExperimentId, LabResult } from '../src/lab/types';
 import { availableBackends } from './setup-backends';
-import { expectWellFormed, leaksOf } from './lab-checks';
+import { leaksOf, resultOf, runChecked } from './lab-checks';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
@@ -260,29 +260,11 @@ describe.each(backends)('lab experiments on %s', (backend) => {
 
   for (const id of Object.keys(tiny) as (keyof typeof tiny)[]) {
     test(`${id}: a well-formed result, monotone progress ending at 1, no leaked tensors`, async () => {
-      const progress: number[] = [];
-      let result!: LabResult;
-      const leaks = await leaksOf(async () => {
-        result = await wt.lab.experiments[id].run({ ...tiny[id], onProgress: (f: number) => { progress.push(f); } } as never);
-      });
-      expect(leaks).toEqual([]);
-      expectWellFormed(result, id);
-      expect(progress.length).toBeGreaterThan(1);
-      progress.forEach((f, i) => {
-        expect(f).toBeGreaterThanOrEqual(0);
-        expect(f).toBeLessThanOrEqual(1);
-        if (i > 0) expect(f).toBeGreaterThanOrEqual(progress[i - 1] - 1e-12);
-      });
-      expect(progress.at(-1)).toBe(1);
-      results.set(id, result);
+      results.set(id, await runChecked(id, tiny[id], 2));
     });
   }
 
-  const get = (id: ExperimentId) => {
-    const r = results.get(id);
-    if (!r) throw new Error(`${id} did not run (see its test above)`);
-    return r;
-  };
+  const get = resultOf(results);
   const series = (r: LabResult, plot: number, label: string) => {
     const s = r.plots[plot].series.find((x) => x.label === label);
     if (!s) throw new Error(`no series '${label}' in plot '${r.plots[plot].title}' (has ${r.plots[plot].series.map((x) => x.label).join(', ')})`);

@@ -9,7 +9,7 @@ import * as wt from '../src/index';
 import type { Tensor } from '../src/tensor';
 import type { ExperimentId, LabResult } from '../src/lab/types';
 import { availableBackends } from './setup-backends';
-import { expectWellFormed, leaksOf } from './lab-checks';
+import { leaksOf, resultOf, runChecked } from './lab-checks';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
@@ -232,23 +232,10 @@ describe.each(backends)('lab part 2 experiments on %s', (backend) => {
 
   for (const id of ids) {
     test(`${id}: a well-formed result, monotone progress ending at 1, no leaked tensors`, async () => {
-      const progress: number[] = [];
-      let result!: LabResult;
-      const leaks = await leaksOf(async () => {
-        result = await wt.lab.experiments[id].run({ ...tiny[id], onProgress: (f: number) => { progress.push(f); } } as never);
-      });
-      expect(leaks).toEqual([]);
-      expectWellFormed(result, id);
-      progress.forEach((f, i) => { if (i > 0) expect(f).toBeGreaterThanOrEqual(progress[i - 1] - 1e-12); });
-      expect(progress.at(-1)).toBe(1);
-      results.set(id, result);
+      results.set(id, await runChecked(id, tiny[id]));
     });
   }
-  const get = (id: string) => {
-    const r = results.get(id);
-    if (!r) throw new Error(`${id} did not run (see its test above)`);
-    return r;
-  };
+  const get = resultOf(results);
 
   test('lotteryTicket: one row per round at the expected sparsities, all three runs at every pruned round', () => {
     const r = get('lotteryTicket');

@@ -8,35 +8,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as wt from '../src/index';
 import type { Tensor } from '../src/tensor';
-import type { ExperimentId, LabResult } from '../src/lab/types';
 import { availableBackends } from './setup-backends';
-import { expectWellFormed, leaksOf } from './lab-checks';
+import { leaksOf, runChecked } from './lab-checks';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
-
 
 async function values(ts: Tensor[]): Promise<number[][]> {
   return Promise.all(ts.map(async (t) => Array.from(await t.data())));
 }
 
-/** Runs an experiment under the leak check, recording progress; checks the result is well formed. */
-async function runChecked(id: ExperimentId, settings: Record<string, unknown>): Promise<LabResult> {
-  const progress: number[] = [];
-  let result!: LabResult;
-  const leaks = await leaksOf(async () => {
-    result = await wt.lab.experiments[id].run({ ...settings, onProgress: (f: number) => { progress.push(f); } } as never);
-  });
-  expect(leaks).toEqual([]);
-  expectWellFormed(result, id);
-  progress.forEach((f, i) => {
-    expect(f).toBeGreaterThanOrEqual(0);
-    expect(f).toBeLessThanOrEqual(1);
-    if (i > 0) expect(f).toBeGreaterThanOrEqual(progress[i - 1] - 1e-12);
-  });
-  expect(progress.at(-1)).toBe(1);
-  return result;
-}
 
 /**
  * Two Gaussian blobs at (±2, 0), σ = 0.5: linearly separable in practice. Drawn here with a plain
