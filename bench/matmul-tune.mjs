@@ -1,6 +1,7 @@
 // Times the tiled matmul kernel's tile configurations on this adapter, one forced at a time through
 // `wt.tuning().matmulTile`, at square and MLP-shaped products, and prints a table of GFLOP/s with the
-// configuration the shape heuristic (pickMatmulTile) would choose marked. Use it to pick
+// configuration the shape heuristic (pickMatmulTile) would choose marked, and the untiled and
+// subgroup kernels for comparison (those the adapter can run). Use it to pick
 // MATMUL_TILES for a GPU, or to set `wt.tuning().matmulTile` in an application.
 // Run after `npm run build`: node bench/matmul-tune.mjs [--quick] [--split-only] [--out file.json]
 import { writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ const adapter = describeAdapter(info.adapter ?? {});
 const maxShared = info.limits.maxComputeWorkgroupStorageSize;
 const maxThreads = info.limits.maxComputeInvocationsPerWorkgroup;
 console.log(`adapter: ${adapter.description}; workgroup storage ${maxShared} B, ${maxThreads} invocations`);
-wt.tuning().tiledMatmul = true;
+wt.tuning().matmulKernel = 'tiled';
 
 /** Candidates: each thread TM x TN outputs (multiples of 4), WX x WY threads, K slabs of BK. */
 const named = Object.entries(wt.MATMUL_TILES).map(([name, t]) => ({ name, ...t }));
@@ -86,8 +87,15 @@ for (const [label, m, k, n, kind] of shapes) {
     diff.dispose();
     if (!(row.maxAbsDiff[t.name] <= 1e-3 * Math.sqrt(k))) console.log(`WRONG: ${t.name} at ${label} differs by ${row.maxAbsDiff[t.name]}`);
   }
-  // The shape's own choice is timed last: the first timings of a new shape run slow (clocks, caches).
+  // The other kernels (untiled; subgroup where the adapter has 4-lane subgroups), for comparison.
+  row.kernels = {};
   wt.tuning().matmulTile = undefined;
+  for (const kernel of info.matmulKernels.filter((x) => x !== 'tiled')) {
+    wt.tuning().matmulKernel = kernel;
+    row.kernels[kernel] = await timeIt(run, sync);
+  }
+  wt.tuning().matmulKernel = 'tiled';
+  // The shape's own choice is timed last: the first timings of a new shape run slow (clocks, caches).
   row.heuristicMs = await timeIt(run, sync);
   const heuristic = row.heuristicMs;
   c?.dispose(); c = null; reference.dispose(); a.dispose(); b.dispose();
@@ -101,6 +109,9 @@ if (!splitOnly) {
   const header = `| config | shared B | ${rows.map((r) => r.label).join(' | ')} |`;
   console.log(`\nGFLOP/s per configuration (median of timed blocks):\n\n${header}\n|${' --- |'.repeat(2)}${' ---: |'.repeat(rows.length)}`);
   console.log(`| heuristic (pickMatmulTile) | – | ${rows.map((r) => gflops(r, r.heuristicMs)).join(' | ')} |`);
+  for (const kernel of Object.keys(rows[0]?.kernels ?? {})) {
+    console.log(`| ${kernel} kernel | – | ${rows.map((r) => gflops(r, r.kernels[kernel])).join(' | ')} |`);
+  }
   for (const t of candidates) {
     console.log(`| ${t.name} | ${sharedBytes(t)} | ${rows.map((r) => gflops(r, r.configs[t.name])).join(' | ')} |`);
   }

@@ -1,5 +1,11 @@
 //! include common/index
 //! include common/special
+#if SUBGROUP
+enable subgroups;
+// Subgroup operations in control flow that depends on subgroup_id: uniform within each subgroup,
+// which is all subgroupBroadcast needs.
+diagnostic(off, subgroup_uniformity);
+#endif
 // Batched C[b] = op(A[b]) · op(B[b]); op is an optional transpose (TRANS_A / TRANS_B: the operand is
 // stored transposed), so backward needs no transposes. Batch dims broadcast: A and B batch strides
 // are 0 along broadcast dims.
@@ -10,17 +16,25 @@
 // or TM (B) multiply-adds. A thread's vec4 columns are tx + WX j and its vec4 rows ty + WY i, so
 // neighbouring threads read neighbouring vec4s (no bank conflicts) and store neighbouring columns.
 // The tile sizes are defines chosen per shape and adapter (src/ops/matmul.ts, matmulPlan).
-// Otherwise (software adapters, which emulate barriers at a high cost) each thread walks K straight
-// from global memory for a 4x4 block of a 64x64 workgroup block.
+// SUBGROUP (CPU adapters with 4-wide subgroups: SwiftShader runs each subgroup as one 4-lane SIMD
+// group, where a global load costs ~10x a multiply-add and barriers are emulated): no workgroup
+// memory; each subgroup computes a 16 x 32 block of C, each lane 16 rows x 8 columns (columns
+// lane + 4j) in registers. Per 4 k, a lane loads op(A) at its own k (k0 + lane) for the 16 rows and
+// subgroupBroadcast hands every lane the other lanes' k: 4 A loads per k instead of 16. The block of
+// a subgroup comes from subgroup_id, so which invocations form a subgroup does not matter.
+// Otherwise (software adapters without such subgroups) each thread walks K straight from global
+// memory for a 4x4 block of a 64x64 workgroup block.
 // The fused Linear layer (src/ops/linear.ts) is C = ACT(A · Bᵀ + bias) with TRANS_B: HAS_BIAS adds
 // Bias[col] and ACT (the name of one of the act* functions below) is applied in the write-back, so
 // matmul + bias + activation is one kernel.
 // Bindings: 0 Params, 1 C [batch, M, N], 2 A, 3 B, 4 Bias [N] (HAS_BIAS only).
-// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH, SPLIT_K); the untiled vec4 variants
+// Defines: T, TRANS_A, TRANS_B, TILED (with TM, TN, WX, WY, BK, PREFETCH, SPLIT_K); SUBGROUP; the untiled vec4 variants
 // DOT4 (A · Bᵀ with K % 4 == 0) and OUTER4 (Aᵀ · B with M, N % 4 == 0), where A and B are bound as
 // vec4s; HAS_BIAS, ACT (actNone | actRelu | actTanh | actSigmoid).
 // Dispatch: (ceil(N / BN), ceil(M / BM), batch count); the untiled variants use BM = BN = 64 with
-// 16x16 threads.
+// 16x16 threads. SUBGROUP: workgroups of 16 invocations (4 subgroups), block b = (y · groups.x + x)
+// · subgroups + subgroup_id over ceil(M / 16) x ceil(N / 32) blocks (x, y wrap past the 65535 limit),
+// z the batch index.
 
 struct Params {
   M: u32,
@@ -189,6 +203,116 @@ fn store(batch: u32, row: u32, col: u32, v: {{T}}) {
   }
 }
 
+#if SUBGROUP
+// op(A)[r, k] and op(B)[k, c]; the callers clamp r and c inside the matrix.
+fn opA(base: u32, r: u32, k: u32) -> {{T}} {
+#if TRANS_A
+  return A[base + k * p.M + r];
+#else
+  return A[base + r * p.K + k];
+#endif
+}
+
+fn opB(base: u32, k: u32, c: u32) -> {{T}} {
+#if TRANS_B
+  return B[base + c * p.K + k];
+#else
+  return B[base + k * p.N + c];
+#endif
+}
+
+// Four rows of op(A) at k, and four columns of op(B) at k.
+fn columnA(base: u32, rows: vec4<u32>, k: u32) -> vec4<{{T}}> {
+  return vec4<{{T}}>(opA(base, rows.x, k), opA(base, rows.y, k), opA(base, rows.z, k), opA(base, rows.w, k));
+}
+
+fn rowB(base: u32, k: u32, cols: vec4<u32>) -> vec4<{{T}}> {
+  return vec4<{{T}}>(opB(base, k, cols.x), opB(base, k, cols.y), opB(base, k, cols.z), opB(base, k, cols.w));
+}
+
+// A lane's 16 x 8 outputs: m{g}{v}[i][j] is row 4g + i, column group v's column j.
+struct Block {
+  m00: mat4x4<{{T}}>, m01: mat4x4<{{T}}>, m10: mat4x4<{{T}}>, m11: mat4x4<{{T}}>,
+  m20: mat4x4<{{T}}>, m21: mat4x4<{{T}}>, m30: mat4x4<{{T}}>, m31: mat4x4<{{T}}>,
+}
+
+// m + a ⊗ b: four rows a (one k) times four columns b.
+fn outer(m: mat4x4<{{T}}>, a: vec4<{{T}}>, b: vec4<{{T}}>) -> mat4x4<{{T}}> {
+  return mat4x4<{{T}}>(fma(vec4<{{T}}>(a.x), b, m[0]), fma(vec4<{{T}}>(a.y), b, m[1]),
+                       fma(vec4<{{T}}>(a.z), b, m[2]), fma(vec4<{{T}}>(a.w), b, m[3]));
+}
+
+// One k: the block's 16 rows a0..a3 times the lane's 8 columns b0, b1.
+fn mac(m: Block, a0: vec4<{{T}}>, a1: vec4<{{T}}>, a2: vec4<{{T}}>, a3: vec4<{{T}}>, b0: vec4<{{T}}>, b1: vec4<{{T}}>) -> Block {
+  return Block(outer(m.m00, a0, b0), outer(m.m01, a0, b1), outer(m.m10, a1, b0), outer(m.m11, a1, b1),
+               outer(m.m20, a2, b0), outer(m.m21, a2, b1), outer(m.m30, a3, b0), outer(m.m31, a3, b1));
+}
+
+fn storeBlock(batch: u32, rows: vec4<u32>, cols: vec4<u32>, m: mat4x4<{{T}}>) {
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) {
+      store(batch, rows[i], cols[j], m[i][j]);
+    }
+  }
+}
+
+@compute @workgroup_size(16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(subgroup_id) sid: u32, @builtin(num_subgroups) subgroups: u32,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let colBlocks = (p.N + 31u) / 32u;
+  let blockCount = ((p.M + 15u) / 16u) * colBlocks;
+  let b = (wg.y * groups.x + wg.x) * subgroups + sid; // this subgroup's block
+  if (b >= blockCount) {
+    return;
+  }
+  let aBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.aBatchStrides);
+  let bBase = offsetOf(wg.z, p.batchRank, p.batchShape, p.bBatchStrides);
+  let rows0 = vec4<u32>((b / colBlocks) * 16u) + vec4<u32>(0u, 1u, 2u, 3u);
+  let rows1 = rows0 + 4u;
+  let rows2 = rows0 + 8u;
+  let rows3 = rows0 + 12u;
+  let cols0 = vec4<u32>((b % colBlocks) * 32u + lane) + vec4<u32>(0u, 4u, 8u, 12u);
+  let cols1 = cols0 + 16u;
+  // Loads read the last row or column for those past the edge (never stored): no bounds checks in the K loop.
+  let lastRow = vec4<u32>(p.M - 1u);
+  let lastCol = vec4<u32>(p.N - 1u);
+  let r0 = min(rows0, lastRow);
+  let r1 = min(rows1, lastRow);
+  let r2 = min(rows2, lastRow);
+  let r3 = min(rows3, lastRow);
+  let c0 = min(cols0, lastCol);
+  let c1 = min(cols1, lastCol);
+  var m: Block;
+  let k4 = p.K & ~3u;
+  for (var k0 = 0u; k0 < k4; k0 += 4u) {
+    let a0 = columnA(aBase, r0, k0 + lane);
+    let a1 = columnA(aBase, r1, k0 + lane);
+    let a2 = columnA(aBase, r2, k0 + lane);
+    let a3 = columnA(aBase, r3, k0 + lane);
+    m = mac(m, subgroupBroadcast(a0, 0u), subgroupBroadcast(a1, 0u), subgroupBroadcast(a2, 0u), subgroupBroadcast(a3, 0u),
+            rowB(bBase, k0, c0), rowB(bBase, k0, c1));
+    m = mac(m, subgroupBroadcast(a0, 1u), subgroupBroadcast(a1, 1u), subgroupBroadcast(a2, 1u), subgroupBroadcast(a3, 1u),
+            rowB(bBase, k0 + 1u, c0), rowB(bBase, k0 + 1u, c1));
+    m = mac(m, subgroupBroadcast(a0, 2u), subgroupBroadcast(a1, 2u), subgroupBroadcast(a2, 2u), subgroupBroadcast(a3, 2u),
+            rowB(bBase, k0 + 2u, c0), rowB(bBase, k0 + 2u, c1));
+    m = mac(m, subgroupBroadcast(a0, 3u), subgroupBroadcast(a1, 3u), subgroupBroadcast(a2, 3u), subgroupBroadcast(a3, 3u),
+            rowB(bBase, k0 + 3u, c0), rowB(bBase, k0 + 3u, c1));
+  }
+  for (var k = k4; k < p.K; k++) {
+    m = mac(m, columnA(aBase, r0, k), columnA(aBase, r1, k), columnA(aBase, r2, k), columnA(aBase, r3, k),
+            rowB(bBase, k, c0), rowB(bBase, k, c1));
+  }
+  storeBlock(wg.z, rows0, cols0, m.m00);
+  storeBlock(wg.z, rows0, cols1, m.m01);
+  storeBlock(wg.z, rows1, cols0, m.m10);
+  storeBlock(wg.z, rows1, cols1, m.m11);
+  storeBlock(wg.z, rows2, cols0, m.m20);
+  storeBlock(wg.z, rows2, cols1, m.m21);
+  storeBlock(wg.z, rows3, cols0, m.m30);
+  storeBlock(wg.z, rows3, cols1, m.m31);
+}
+#else
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -397,3 +521,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 #endif
 }
+#endif

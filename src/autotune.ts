@@ -37,14 +37,14 @@ const STORAGE_PREFIX = 'webtrain:matmul-table:';
 
 /**
  * Times the matmul tile candidates on this adapter and installs the fastest per output size in
- * `wt.tuning().matmulTable` (a stored result is reused unless `force`). On a software adapter the
- * untiled kernel is used regardless, so there is nothing to tune and this throws.
+ * `wt.tuning().matmulTable` (a stored result is reused unless `force`). A software adapter runs
+ * the untiled or subgroup kernel, which have no tiles: there is nothing to tune and this throws.
  */
 export async function autotuneMatmul(opts: AutotuneOptions = {}): Promise<AutotuneResult> {
   if (!hasBackend('webgpu')) throw new WebtrainError('autotuneMatmul: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  if (!gpu.tuning.tiledMatmul) {
-    throw new WebtrainError('autotuneMatmul: this adapter uses the untiled matmul kernel (a software adapter), which has no tiles to tune');
+  if (gpu.tuning.matmulKernel !== 'tiled') {
+    throw new WebtrainError(`autotuneMatmul: this adapter uses the ${gpu.tuning.matmulKernel} matmul kernel (a software adapter), which has no tiles to tune`);
   }
   const sizes = [...(opts.sizes ?? [256, 512, 1024, 2048, 4096])].sort((a, b) => a - b);
   const candidates = opts.candidates ?? Object.values(MATMUL_TILES);

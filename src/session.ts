@@ -77,11 +77,13 @@ export function stats(): { dispatches: number; submits: number; pipelines: numbe
 }
 
 /**
- * The WebGPU backend's kernel choices, mutable: `tiledMatmul` (workgroup-memory tiles, the default
- * on GPUs; software adapters walk K untiled), `matmulTile` (force one tile configuration, e.g. one
- * of `MATMUL_TILES`) and `matmulTable` (tiles by output size, as `autotuneMatmul()` measures them);
- * with neither, the tile is chosen per shape by a heuristic; `splitK: false` keeps small outputs
- * with a long K in one workgroup per tile.
+ * The WebGPU backend's kernel choices, mutable: `matmulKernel` ('tiled': workgroup-memory tiles, the
+ * default on GPUs; 'subgroup': registers shared through 4-lane subgroups, the default on software
+ * adapters that have them, such as SwiftShader; 'untiled': the other software adapters; which ones
+ * this adapter can run: `wt.backend().matmulKernels`), `matmulTile` (force one tile configuration of
+ * the tiled kernel, e.g. one of `MATMUL_TILES`) and `matmulTable` (tiles by output size, as
+ * `autotuneMatmul()` measures them); with neither, the tile is chosen per shape by a heuristic;
+ * `splitK: false` keeps small outputs with a long K in one workgroup per tile.
  */
 export function tuning(): WebGPUBackend['tuning'] {
   if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');

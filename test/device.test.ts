@@ -49,13 +49,13 @@ test.runIf(backends.includes('webgpu'))('autotuneMatmul times the tile candidate
   await wt.init({ backend: 'webgpu' });
   const tuning = wt.tuning();
   const before = { ...tuning };
-  if (!tuning.tiledMatmul) await expect(wt.autotuneMatmul()).rejects.toThrow(/untiled matmul kernel/);
+  if (tuning.matmulKernel !== 'tiled') await expect(wt.autotuneMatmul()).rejects.toThrow(/(untiled|subgroup) matmul kernel .* no tiles to tune/);
   const store = new Map<string, string>();
   (globalThis as { localStorage?: unknown }).localStorage = {
     getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v),
   };
   try {
-    tuning.tiledMatmul = true; // software adapters too: the tiles are what is tested here
+    tuning.matmulKernel = 'tiled'; // software adapters too: the tiles are what is tested here
     const candidates = [wt.MATMUL_TILES.tiny, wt.MATMUL_TILES.small];
     const opts = { sizes: [24, 8], candidates, minBlockMs: 1 };
     const measured = await wt.autotuneMatmul(opts);

@@ -339,24 +339,24 @@ describe('movement', () => {
 // Matmul
 
 describe('matmul', () => {
-  test('random batched, broadcast and 1-D operands, on both kernel variants', async () => {
+  test('random batched, broadcast and 1-D operands, on every kernel the adapter has', async () => {
+    const gpu = hasGpu ? (getBackend('webgpu') as WebGPUBackend) : null;
     const arb = fc.record({
       m: fc.integer({ min: 1, max: 70 }), k: fc.integer({ min: 1, max: 40 }), n: fc.integer({ min: 1, max: 70 }),
       batch: shapeArb(0, 2, 3).chain((base) => fc.tuple(broadcastableTo(base), broadcastableTo(base))),
-      vecA: fc.boolean(), vecB: fc.boolean(), tiled: fc.boolean(), seed: seedArb,
+      vecA: fc.boolean(), vecB: fc.boolean(), kernel: fc.constantFrom(...(gpu?.matmulKernels ?? ['tiled' as const])), seed: seedArb,
     });
-    await check('matmul', 401, 60, arb, async ({ m, k, n, batch: [ba, bb], vecA, vecB, tiled, seed }) => {
+    await check('matmul', 401, 60, arb, async ({ m, k, n, batch: [ba, bb], vecA, vecB, kernel, seed }) => {
       // Keep the work small: 1-D operands drop their batch dims (torch.matmul broadcasts 1-D differently).
       const sa = vecA ? [k] : [...ba, m, k];
       const sb = vecB ? [k] : [...bb, k, n];
-      const gpu = hasGpu ? (getBackend('webgpu') as WebGPUBackend) : null;
-      const before = gpu?.tuning.tiledMatmul;
-      if (gpu) gpu.tuning.tiledMatmul = tiled;
+      const before = gpu?.tuning.matmulKernel;
+      if (gpu) gpu.tuning.matmulKernel = kernel;
       try {
-        await agree(`matmul [${sa}] [${sb}]${gpu ? (tiled ? ' tiled' : ' simple') : ''}`, [fill(sa, seed, 'real'), fill(sb, seed + 1, 'real')],
+        await agree(`matmul [${sa}] [${sb}]${gpu ? ` ${kernel}` : ''}`, [fill(sa, seed, 'real'), fill(sb, seed + 1, 'real')],
           (a, b) => a.matmul(b), matmulRef);
       } finally {
-        if (gpu) gpu.tuning.tiledMatmul = before!;
+        if (gpu) gpu.tuning.matmulKernel = before!;
       }
     });
   });

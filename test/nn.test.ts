@@ -7,9 +7,6 @@ import { afterAll, describe, expect, test } from 'vitest';
 import * as wt from '../src/index';
 import type { BackendName } from '../src/backend/backend';
 import type { Tensor } from '../src/tensor';
-import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
-import { getBackend } from '../src/runtime';
-import { checkOp } from './op-table';
 import { availableBackends } from './setup-backends';
 
 const backends = await availableBackends();
@@ -420,15 +417,5 @@ describe.runIf(backends.includes('webgpu'))('CPU and WebGPU agree', () => {
     expect(dispatches()).toBe(2);
     m.fuseActivations = false;
     expect(dispatches()).toBe(4);
-  });
-
-  test('linear, the matmul variant this adapter does not pick', async () => {
-    const gpu = getBackend('webgpu') as WebGPUBackend;
-    gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
-    try {
-      expect(await checkOp('linear', 'webgpu')).toEqual([]);
-    } finally {
-      gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
-    }
   });
 });

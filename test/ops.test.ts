@@ -17,24 +17,65 @@ describe.each(backends)('%s', (backend) => {
   });
 });
 
-// Each adapter runs one matmul variant (see WebGPUBackend.tuning); run the other one here too.
-test.runIf(backends.includes('webgpu')).each(['matmul', 'linear'] as const)('%s, the kernel variant this adapter does not pick', async (name) => {
+// Each adapter picks one matmul kernel (see WebGPUBackend.tuning); run the others it can run here too.
+const otherKernels = backends.includes('webgpu') ? (() => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
+  return gpu.matmulKernels.filter((k) => k !== gpu.tuning.matmulKernel);
+})() : [];
+test.runIf(otherKernels.length > 0).each(otherKernels.flatMap((kernel) => (['matmul', 'linear'] as const).map((name) => [name, kernel] as const)))(
+  '%s, on the %s kernel', async (name, kernel) => {
+    const gpu = getBackend('webgpu') as WebGPUBackend;
+    const before = gpu.tuning.matmulKernel;
+    gpu.tuning.matmulKernel = kernel;
+    try {
+      expect(await checkOp(name, 'webgpu')).toEqual([]);
+    } finally {
+      gpu.tuning.matmulKernel = before;
+    }
+  });
+
+test.runIf(backends.includes('webgpu'))('a matmul kernel the adapter cannot run fails with an error naming the kernels it can', async () => {
+  const gpu = getBackend('webgpu') as WebGPUBackend;
+  const before = gpu.tuning.matmulKernel;
+  gpu.tuning.matmulKernel = 'nonesuch' as typeof before;
   try {
-    expect(await checkOp(name, 'webgpu')).toEqual([]);
+    expect(() => wt.ones([2, 3]).matmul(wt.ones([3, 2]))).toThrow(/matmul: tuning\(\)\.matmulKernel is 'nonesuch', which this adapter cannot run \(it has 'tiled', 'untiled'/);
   } finally {
-    gpu.tuning.tiledMatmul = !gpu.tuning.tiledMatmul;
+    gpu.tuning.matmulKernel = before;
   }
 });
+
+// The subgroup kernel lays its blocks along x and wraps into y past the device's workgroup-count
+// limit; a low limit here makes a small product wrap (with a batch in z and a ragged last row).
+test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).matmulKernels.includes('subgroup'))(
+  'subgroup matmul kernel: blocks wrapped into a second grid dimension give the CPU product', async () => {
+    const gpu = getBackend('webgpu') as WebGPUBackend;
+    const before = { kernel: gpu.tuning.matmulKernel, limit: gpu.maxWorkgroupsPerDimension };
+    gpu.tuning.matmulKernel = 'subgroup';
+    Object.defineProperty(gpu, 'maxWorkgroupsPerDimension', { value: 3, configurable: true });
+    try {
+      const [a, b] = [wt.randn([2, 70, 9], { seed: 41 }), wt.randn([9, 100], { seed: 42 })]; // 5 x 4 blocks: 5 workgroups, 3 per row
+      const d0 = gpu.stats.dispatches;
+      const c = a.matmul(b);
+      expect(gpu.stats.dispatches - d0).toBe(1);
+      const cpu = wt.tensor(await a.data(), [2, 70, 9], { backend: 'cpu' }).matmul(wt.tensor(await b.data(), [9, 100], { backend: 'cpu' }));
+      const [got, want] = [await c.data(), await cpu.data()];
+      expect(got.length).toBe(2 * 70 * 100);
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
+      for (const t of [a, b, c, cpu]) t.dispose();
+    } finally {
+      gpu.tuning.matmulKernel = before.kernel;
+      Object.defineProperty(gpu, 'maxWorkgroupsPerDimension', { value: before.limit, configurable: true });
+    }
+  });
 
 // The tiled kernel picks its tile by output size, so the op table's small samples mostly meet the
 // small tile: force each configuration in turn (ragged multi-tile samples included).
 const tiles = Object.entries(MATMUL_TILES).flatMap(([tile, config]) => (['matmul', 'linear'] as const).map((name) => [name, tile, config] as const));
 test.runIf(backends.includes('webgpu')).each(tiles)('%s, tiled kernel with the %s tile', async (name, _tile, config) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = { tiledMatmul: gpu.tuning.tiledMatmul, matmulTile: gpu.tuning.matmulTile };
-  Object.assign(gpu.tuning, { tiledMatmul: true, matmulTile: config });
+  const before = { matmulKernel: gpu.tuning.matmulKernel, matmulTile: gpu.tuning.matmulTile };
+  Object.assign(gpu.tuning, { matmulKernel: 'tiled', matmulTile: config });
   try {
     expect(await checkOp(name, 'webgpu')).toEqual([]);
   } finally {
@@ -49,8 +90,8 @@ test.runIf(backends.includes('webgpu')).each([
   [false, false, 8200], [true, false, 8200], [false, true, 4133], [true, true, 4133],
 ] as const)('matmul split over K (transA %s, transB %s, K %i) equals the CPU product', async (transA, transB, k) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = gpu.tuning.tiledMatmul;
-  gpu.tuning.tiledMatmul = true; // software adapters too: the tiled kernel is the one that splits
+  const before = gpu.tuning.matmulKernel;
+  gpu.tuning.matmulKernel = 'tiled'; // software adapters too: the tiled kernel is the one that splits
   try {
     const [m, n] = [12, 20];
     const aShape = transA ? [k, m] : [m, k];
@@ -66,6 +107,6 @@ test.runIf(backends.includes('webgpu')).each([
     for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-3 * Math.sqrt(k));
     for (const t of [a, b, c, cpu]) t.dispose();
   } finally {
-    gpu.tuning.tiledMatmul = before;
+    gpu.tuning.matmulKernel = before;
   }
 });

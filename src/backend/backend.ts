@@ -22,6 +22,8 @@ export interface BackendInfo {
   isFallback: boolean;
   limits: Record<string, number>;
   features: string[];
+  /** WebGPU: the matmul kernels this adapter can run (see `tuning().matmulKernel`). */
+  matmulKernels?: string[];
 }
 
 export interface Backend {

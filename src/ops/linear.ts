@@ -9,7 +9,7 @@
 import { fail, fmtShape } from '../errors';
 import { numel } from '../shape';
 import { checkDtype, checkSameDtype } from './elementwise';
-import { gemmPackedCpu, matmulDefines, matmulParams, matmulPlan, packCpuA, packCpuB, releaseCpuScratch, type Vec4Loads } from './matmul';
+import { gemmPackedCpu, matmulDefines, matmulParams, matmulPlan, packCpuA, packCpuB, releaseCpuScratch, type MatmulKernel, type Vec4Loads } from './matmul';
 import { matmulRaw, reluGrad, sigmoidGrad, tanhGrad } from './functional';
 import type { OpDef, TensorMeta } from './op-def';
 import type { TypedArray } from '../dtype';
@@ -122,8 +122,8 @@ export const linear: OpDef<LinearAttrs> = {
     return b ? [gx, gw, needsGrad[2] ? gz2.sum(0) : null] : [gx, gw];
   },
   save: 'both',
-  shaderVariants: ([[true, 'scalar'], [false, 'scalar'], [false, 'dot4']] as const).flatMap(([tiled, loads]) => [false, true].flatMap((bias) =>
-    LINEAR_ACTIVATIONS.map((act) => ({ shader: 'matmul', defines: linearDefines(tiled, bias, act, loads) })))),
+  shaderVariants: ([['tiled', 'scalar'], ['untiled', 'scalar'], ['untiled', 'dot4'], ['subgroup', 'scalar']] as const).flatMap(([kernel, loads]) =>
+    [false, true].flatMap((bias) => LINEAR_ACTIVATIONS.map((act) => ({ shader: 'matmul', defines: linearDefines(kernel, bias, act, loads) })))),
   samples: [
     { inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }], note: 'bias' },
     { inputs: [{ shape: [70, 20] }, { shape: [130, 20] }, { shape: [130] }], attrs: { activation: 'tanh' }, note: 'several 64x64 tiles, ragged' },
@@ -143,8 +143,8 @@ export const linear: OpDef<LinearAttrs> = {
 };
 
 /** The matmul kernel's defines for a Linear: x · Wᵀ (TRANS_B), bias and activation in the write-back. */
-function linearDefines(tiled: boolean, bias: boolean, act: LinearActivation, loads: Vec4Loads = 'scalar') {
-  return matmulDefines(false, true, tiled, bias, ACT_FN[act], loads);
+function linearDefines(kernel: MatmulKernel, bias: boolean, act: LinearActivation, loads: Vec4Loads = 'scalar') {
+  return matmulDefines(false, true, kernel, bias, ACT_FN[act], loads);
 }
 
 /** gy * act'(z), with the derivative written in terms of the output y = act(z). */

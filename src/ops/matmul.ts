@@ -66,8 +66,21 @@ export const MATMUL_TILES: Readonly<Record<'large' | 'medium' | 'small' | 'tiny'
   tiny: { tm: 4, tn: 4, wx: 8, wy: 8, bk: 16 }, // 32 x 32
 };
 
-/** The untiled kernel's fixed geometry (its TM... defines only keep shader keys uniform). */
+/**
+ * The matmul kernels (shaders/matmul.wgsl): 'tiled' stages K slabs in workgroup memory (GPUs);
+ * 'untiled' walks K from global memory, 4x4 outputs per thread (software adapters); 'subgroup'
+ * gives each lane of a 4-wide subgroup 16x8 outputs and shares op(A) loads by subgroupBroadcast
+ * (software adapters with 4-lane subgroups, such as SwiftShader).
+ */
+export type MatmulKernel = 'tiled' | 'untiled' | 'subgroup';
+
+export const MATMUL_KERNELS: readonly MatmulKernel[] = ['tiled', 'untiled', 'subgroup'];
+
+/** The untiled and subgroup kernels' fixed geometry (their TM... defines only keep shader keys uniform). */
 const UNTILED: MatmulTile = { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 };
+
+/** The subgroup kernel: a 16 x 32 block of C per subgroup of 4 lanes, 4 subgroups per workgroup. */
+const SUBGROUP_BLOCK = { rows: 16, cols: 32, perWorkgroup: 4 };
 
 /** Workgroups a tile needs before it is chosen: enough to keep a large GPU's cores busy (an H100 has 132). */
 const MIN_WORKGROUPS = { large: 128, medium: 128, small: 64 };
@@ -98,14 +111,17 @@ export function pickMatmulTile(m: number, n: number, batch: number, table?: Matm
  * The kernel's defines. The fused Linear op (linear.ts) adds a bias and an activation in the
  * write-back; plain matmul uses neither (and then shares its pipeline with a bias-free Linear).
  */
-export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, TILED: boolean, HAS_BIAS = false, ACT = 'actNone',
-  loads: Vec4Loads = 'scalar', tile: MatmulTile = TILED ? MATMUL_TILES.small : UNTILED, SPLIT_K = false) =>
-  ({ T: 'f32', TRANS_A, TRANS_B, TILED, HAS_BIAS, ACT, DOT4: loads === 'dot4', OUTER4: loads === 'outer4',
+export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, kernel: MatmulKernel, HAS_BIAS = false, ACT = 'actNone',
+  loads: Vec4Loads = 'scalar', tile: MatmulTile = kernel === 'tiled' ? MATMUL_TILES.small : UNTILED, SPLIT_K = false) =>
+  ({ T: 'f32', TRANS_A, TRANS_B, TILED: kernel === 'tiled', SUBGROUP: kernel === 'subgroup', HAS_BIAS, ACT,
+    DOT4: loads === 'dot4', OUTER4: loads === 'outer4',
     TM: tile.tm, TN: tile.tn, WX: tile.wx, WY: tile.wy, BK: tile.bk, PREFETCH: !!tile.prefetch, SPLIT_K });
 
-/** What a WebGPU backend tells the matmul kernels: its variant choices. */
+/** What a WebGPU backend tells the matmul kernels: its variant choices, and the kernels it can run. */
 interface MatmulTuning {
-  tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
+  tuning: { matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
+  matmulKernels: readonly MatmulKernel[];
+  maxWorkgroupsPerDimension: number;
 }
 
 /**
@@ -125,7 +141,13 @@ const SPLIT_K = { maxTiles: 32, minK: 4096, minChunk: 512, target: 128, maxSplit
  */
 export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number,
   HAS_BIAS = false, ACT = 'actNone', allowSplit = false) {
-  const tiled = gpu.tuning.tiledMatmul;
+  const kernel = gpu.tuning.matmulKernel;
+  if (!gpu.matmulKernels.includes(kernel)) {
+    fail(op, `tuning().matmulKernel is '${kernel}', which this adapter cannot run (it has ${gpu.matmulKernels.map((x) => `'${x}'`).join(', ')}; ` +
+      `'subgroup' needs subgroups of exactly 4 invocations and WGSL's subgroup_id)`);
+  }
+  if (kernel === 'subgroup') return subgroupPlan(gpu, transA, transB, m, k, n, batch, HAS_BIAS, ACT);
+  const tiled = kernel === 'tiled';
   const tile = tiled ? gpu.tuning.matmulTile ?? pickMatmulTile(m, n, batch, gpu.tuning.matmulTable) : UNTILED;
   const rows = tile.wy * tile.tm;
   const rowGroups = Math.ceil(m / rows);
@@ -139,10 +161,23 @@ export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, trans
     splits = Math.ceil(k / kChunk);
   }
   return {
-    defines: matmulDefines(transA, transB, tiled, HAS_BIAS, ACT, vec4Loads(tiled, transA, transB, m, k, n), tile, splits > 1),
+    defines: matmulDefines(transA, transB, kernel, HAS_BIAS, ACT, vec4Loads(kernel, transA, transB, m, k, n), tile, splits > 1),
     workgroups: [colGroups, rowGroups, splits > 1 ? splits : batch] as [number, number, number],
     splits,
     kChunk: splits > 1 ? kChunk : k,
+  };
+}
+
+/** The subgroup kernel's grid: its blocks in rows of workgroups up to the dimension limit (z: the batch). */
+function subgroupPlan(gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number, HAS_BIAS: boolean, ACT: string) {
+  const blocks = Math.ceil(m / SUBGROUP_BLOCK.rows) * Math.ceil(n / SUBGROUP_BLOCK.cols);
+  const groups = Math.ceil(blocks / SUBGROUP_BLOCK.perWorkgroup);
+  const x = Math.max(1, Math.min(groups, gpu.maxWorkgroupsPerDimension));
+  return {
+    defines: matmulDefines(transA, transB, 'subgroup', HAS_BIAS, ACT),
+    workgroups: [x, Math.ceil(groups / x), batch] as [number, number, number],
+    splits: 1,
+    kChunk: k,
   };
 }
 
@@ -165,8 +200,8 @@ export type Vec4Loads = 'scalar' | 'dot4' | 'outer4';
  * Aᵀ · B when M % 4 == 0 and N % 4 == 0 ('outer4', the weight gradient of a Linear). (The same
  * for A · B, vec4s along K of A and N of B, measured no faster on SwiftShader: not kept.)
  */
-export function vec4Loads(tiled: boolean, transA: boolean, transB: boolean, m: number, k: number, n: number): Vec4Loads {
-  if (tiled) return 'scalar';
+export function vec4Loads(kernel: MatmulKernel, transA: boolean, transB: boolean, m: number, k: number, n: number): Vec4Loads {
+  if (kernel !== 'untiled') return 'scalar';
   if (!transA && transB && k % 4 === 0) return 'dot4';
   if (transA && !transB && m % 4 === 0 && n % 4 === 0) return 'outer4';
   return 'scalar';
@@ -247,11 +282,11 @@ export const matmul: OpDef<MatmulAttrs> = {
   },
   save: 'inputs',
   shaderVariants: [
-    ...flags.flatMap((tA) => flags.flatMap((tB) => flags.map((tiled) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, tiled) })))),
-    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile) })))),
-    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, true, false, 'actNone', 'scalar', tile, true) })))),
-    { shader: 'matmul', defines: matmulDefines(false, true, false, false, 'actNone', 'dot4') },
-    { shader: 'matmul', defines: matmulDefines(true, false, false, false, 'actNone', 'outer4') },
+    ...flags.flatMap((tA) => flags.flatMap((tB) => MATMUL_KERNELS.map((kernel) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, kernel) })))),
+    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, 'tiled', false, 'actNone', 'scalar', tile) })))),
+    ...Object.values(MATMUL_TILES).flatMap((tile) => flags.flatMap((tA) => flags.map((tB) => ({ shader: 'matmul', defines: matmulDefines(tA, tB, 'tiled', false, 'actNone', 'scalar', tile, true) })))),
+    { shader: 'matmul', defines: matmulDefines(false, true, 'untiled', false, 'actNone', 'dot4') },
+    { shader: 'matmul', defines: matmulDefines(true, false, 'untiled', false, 'actNone', 'outer4') },
   ],
   samples: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 5] }] },

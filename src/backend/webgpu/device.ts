@@ -12,45 +12,58 @@ export interface AcquiredDevice {
   device: GPUDevice;
   info: Record<string, string>;
   isFallback: boolean;
+  /**
+   * The subgroup sizes the adapter may use, when the device has the `subgroups` feature and WGSL
+   * has the `subgroup_id` builtin (kernels that place work by subgroup need both); else null.
+   */
+  subgroups: { minSize: number; maxSize: number } | null;
 }
 
 export async function acquireDevice(powerPreference: GPUPowerPreference = 'high-performance'): Promise<AcquiredDevice> {
-  const adapter = await findAdapter(powerPreference);
+  const { adapter, gpu } = await findAdapter(powerPreference);
   const info = adapterInfo(adapter);
+  const sizes = adapter.info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  const wantSubgroups = adapter.features.has('subgroups') && !!gpu.wgslLanguageFeatures?.has('subgroup_id') &&
+    !!sizes?.subgroupMinSize && !!sizes.subgroupMaxSize;
   // Ask for the adapter's own maxima where tensors can hit the defaults (128 MiB bindings).
   const want = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
     'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
     'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension'] as const;
   const requiredLimits: Record<string, number> = {};
   for (const k of want) requiredLimits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredLimits, label: 'webtrain' });
+  const requiredFeatures: GPUFeatureName[] = wantSubgroups ? ['subgroups' as GPUFeatureName] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webtrain' });
   const softwareName = /swiftshader|llvmpipe|lavapipe|warp|software|basic render/i.test(Object.values(info).join(' '));
   const flagged = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
     (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
-  return { adapter, device, info, isFallback: flagged || softwareName };
+  const subgroups = wantSubgroups && device.features.has('subgroups') ? { minSize: sizes!.subgroupMinSize!, maxSize: sizes!.subgroupMaxSize! } : null;
+  return { adapter, device, info, isFallback: flagged || softwareName, subgroups };
 }
 
 const NO_ADAPTER = 'WebGPU: no adapter found (no usable GPU driver; on GPU-less Linux install Debian `chromium` and `libvulkan1` for SwiftShader)';
 
-async function findAdapter(powerPreference: GPUPowerPreference): Promise<GPUAdapter> {
+/** The adapter, and the GPU object it came from (which lists the WGSL language features). */
+async function findAdapter(powerPreference: GPUPowerPreference): Promise<{ adapter: GPUAdapter; gpu: GPU }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
     const adapter = await nav.gpu.requestAdapter({ powerPreference });
     if (!adapter) throw new WebtrainError(NO_ADAPTER);
-    return adapter;
+    return { adapter, gpu: nav.gpu };
   }
   const proc = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } }).process;
   if (!proc?.versions?.node) throw new WebtrainError('WebGPU is not available in this runtime (no navigator.gpu, and not Node with the `webgpu` package)');
   proc.env.XDG_RUNTIME_DIR ??= '/tmp';
-  let adapter = await nodeGpu().then((gpu) => gpu.requestAdapter({ powerPreference }));
+  let gpu = await nodeGpu();
+  let adapter = await gpu.requestAdapter({ powerPreference });
   // No usable Vulkan driver (none, or one too old for Dawn, like Debian 12's lavapipe): fall back to
   // Chromium's SwiftShader when it is installed. The Vulkan loader reads the variable per instance.
   if (!adapter && !proc.env.VK_ICD_FILENAMES && !proc.env.VK_DRIVER_FILES && (await fileExists(SWIFTSHADER_ICD))) {
     proc.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    adapter = await nodeGpu().then((gpu) => gpu.requestAdapter({ powerPreference }));
+    gpu = await nodeGpu();
+    adapter = await gpu.requestAdapter({ powerPreference });
   }
   if (!adapter) throw new WebtrainError(NO_ADAPTER);
-  return adapter;
+  return { adapter, gpu };
 }
 
 /**

@@ -3,7 +3,8 @@
  *  - `#if NAME` / `#elif NAME` lines test a define (the preprocessor only works on a template
  *    literal whose `#if` is immediately followed by a `${value}`: we build that form ourselves);
  *  - `{{NAME}}` is replaced by the define's text (types, expressions);
- *  - a `//! include common/name` line at the top pulls in shaders/common/name.wgsl.
+ *  - a `//! include common/name` line at the top pulls in shaders/common/name.wgsl;
+ *  - directives (`enable`, `diagnostic`) move to the top, above the included snippets.
  * Results are cached per (shader, defines).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
@@ -56,5 +57,19 @@ export function preprocess(name: string, source: string, defines: Defines): stri
   }
   strings.push(text.slice(last));
   const raw = Object.assign([...strings], { raw: strings });
-  return wgsl(raw as unknown as TemplateStringsArray, ...values);
+  return hoistDirectives(wgsl(raw as unknown as TemplateStringsArray, ...values));
+}
+
+/**
+ * WGSL wants its directives (`enable subgroups;`, `diagnostic(...)`) before any declaration, but a
+ * kernel's own directives come after the `common/` snippets prepended to it (and only under some
+ * defines): move them to the top.
+ */
+function hoistDirectives(code: string): string {
+  const directives: string[] = [];
+  const rest = code.replace(/^[ \t]*(?:enable|requires|diagnostic)\b[^;\n]*;[ \t]*$/gm, (line) => {
+    directives.push(line.trim());
+    return '';
+  });
+  return directives.length ? `${directives.join('\n')}\n${rest}` : code;
 }

@@ -12,11 +12,11 @@
 import type { Backend, BackendInfo, Storage } from '../backend';
 import type { DType, TypedArray } from '../../dtype';
 import { DeviceLostError, GpuError, WebtrainError } from '../../errors';
-import { acquireDevice } from './device';
+import { acquireDevice, type AcquiredDevice } from './device';
 import { loadShader, shaderKey, type Defines } from './shader-loader';
 import type { Uniforms } from './uniforms';
 import type { BufferSlice } from '../../ops/op-def';
-import type { MatmulTable, MatmulTile } from '../../ops/matmul';
+import { MATMUL_KERNELS, type MatmulKernel, type MatmulTable, type MatmulTile } from '../../ops/matmul';
 
 // GPUBufferUsage / GPUMapMode values (the globals don't exist in Node).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
@@ -66,11 +66,15 @@ export class WebGPUBackend implements Backend {
   /** Counters for tests and benchmarks. */
   readonly stats = { dispatches: 0, submits: 0, pipelines: 0, buffersCreated: 0 };
   /**
-   * Kernel variant choices for this adapter. Software adapters (SwiftShader) emulate workgroup
-   * barriers at a high cost, so there the matmul walks K without workgroup-memory tiles (6x faster
-   * for 256x32x32 on SwiftShader). Mutable so tests can run each variant on any adapter.
+   * Kernel variant choices for this adapter. GPUs run the tiled matmul. Software adapters
+   * (SwiftShader) emulate workgroup barriers at a high cost, so there the matmul keeps no
+   * workgroup-memory tiles: the subgroup kernel where subgroups are 4 lanes (SwiftShader's SIMD
+   * width; ~3x the untiled kernel there), else the untiled one (6x the tiled one for 256x32x32).
+   * Mutable so tests can run each variant on any adapter.
    */
-  readonly tuning: { tiledMatmul: boolean; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
+  readonly tuning: { matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
+  /** The matmul kernels this device can run ('subgroup' needs subgroups of exactly 4 invocations). */
+  readonly matmulKernels: readonly MatmulKernel[];
 
   /** Free buffers by size class: freed before the last submit, and freed since. */
   private pool = new Map<number, GPUBuffer[]>();
@@ -106,12 +110,14 @@ export class WebGPUBackend implements Backend {
   private asyncError: Error | null = null;
   private destroyed = false;
   private readonly uniformAlign: number;
-  private readonly maxWorkgroupsPerDimension: number;
+  readonly maxWorkgroupsPerDimension: number;
 
   private constructor(readonly device: GPUDevice, private readonly adapterInfo: Record<string, string>,
     /** A CPU implementation (SwiftShader, llvmpipe): kernels pick variants without workgroup barriers. */
-    readonly isSoftware: boolean) {
-    this.tuning = { tiledMatmul: !isSoftware };
+    readonly isSoftware: boolean, subgroups: AcquiredDevice['subgroups']) {
+    const subgroupsOf4 = subgroups?.minSize === 4 && subgroups.maxSize === 4;
+    this.matmulKernels = MATMUL_KERNELS.filter((k) => k !== 'subgroup' || subgroupsOf4);
+    this.tuning = { matmulKernel: !isSoftware ? 'tiled' : subgroupsOf4 ? 'subgroup' : 'untiled' };
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension; // a native getter: read once
     device.lost.then((info) => {
@@ -127,8 +133,8 @@ export class WebGPUBackend implements Backend {
   }
 
   static async create(): Promise<WebGPUBackend> {
-    const { device, info, isFallback } = await acquireDevice();
-    return new WebGPUBackend(device, info, isFallback);
+    const { device, info, isFallback, subgroups } = await acquireDevice();
+    return new WebGPUBackend(device, info, isFallback, subgroups);
   }
 
   info(): BackendInfo {
@@ -138,7 +144,8 @@ export class WebGPUBackend implements Backend {
       const v = (this.device.limits as unknown as Record<string, unknown>)[k];
       if (typeof v === 'number') limits[k] = v;
     }
-    return { name: 'webgpu', adapter: this.adapterInfo, isFallback: this.isSoftware, limits, features: [...this.device.features] };
+    return { name: 'webgpu', adapter: this.adapterInfo, isFallback: this.isSoftware, limits, features: [...this.device.features],
+      matmulKernels: [...this.matmulKernels] };
   }
 
   // ------------------------------------------------------------------------------------------
