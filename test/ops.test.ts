@@ -45,6 +45,18 @@ test.runIf(backends.includes('webgpu'))('a matmul kernel the adapter cannot run 
   }
 });
 
+// Long reductions: a workgroup per output on GPUs, a thread per output on software adapters; the
+// samples marked 'workgroup path' run the other way here.
+test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argmax'] as const)('%s, with reduceWorkgroups flipped', async (name) => {
+  const gpu = getBackend('webgpu') as WebGPUBackend;
+  gpu.tuning.reduceWorkgroups = !gpu.tuning.reduceWorkgroups;
+  try {
+    expect(await checkOp(name, 'webgpu')).toEqual([]);
+  } finally {
+    gpu.tuning.reduceWorkgroups = !gpu.tuning.reduceWorkgroups;
+  }
+});
+
 // The subgroup kernel lays its blocks along x and wraps into y past the device's workgroup-count
 // limit; a low limit here makes a small product wrap (with a batch in z and a ragged last row).
 test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).matmulKernels.includes('subgroup'))(

@@ -1,11 +1,11 @@
 //! include common/index
-// Adam / AdamW (torch.optim.Adam, AdamW) over a flat parameter arena, one thread per element:
+// Adam / AdamW (torch.optim.Adam, AdamW) over a flat parameter arena, one thread per 4 elements (vec4s):
 //   d = g·scale;  DECOUPLED (AdamW): w = w·(1 − lr·weightDecay), else d = d + weightDecay·w
 //   m = m + (1 − β1)(d − m);  v = β2·v + (1 − β2)·d²
 //   AMSGRAD: vmax = max(vmax, v) stands in for v below
 //   w = w − stepSize · m / (sqrt(v) / bc2Sqrt + eps),  stepSize = lr / (1 − β1^t), bc2Sqrt = sqrt(1 − β2^t)
 // Bindings: 0 Params, 1 w (rw), 2 g, 3 m (rw), 4 v (rw), 5 vmax (AMSGRAD), 6 scale (CLIP).
-// Defines: DECOUPLED, AMSGRAD, CLIP.  Dispatch: one thread per element, 256-thread workgroups, 2-D grid.
+// Defines: DECOUPLED, AMSGRAD, CLIP.  Dispatch: one thread per 4 elements, 256-thread workgroups, 2-D grid.
 
 struct Params {
   n: u32,
@@ -19,12 +19,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> g: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v: array<vec4<f32>>;
 #if AMSGRAD
-@group(0) @binding(5) var<storage, read_write> vmax: array<f32>;
+@group(0) @binding(5) var<storage, read_write> vmax: array<vec4<f32>>;
 #endif
 #if CLIP
 @group(0) @binding(6) var<storage, read> scale: array<f32>;
@@ -33,8 +33,8 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = threadIndex(wg, nwg, li);
-  if (i >= u.n) {
+  let i = threadIndex(wg, nwg, li); // elements 4i .. 4i + 3 (the arena's size is a multiple of 4)
+  if (i >= u.n / 4u) {
     return;
   }
   var wi = w[i];

@@ -169,7 +169,12 @@ function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs
   }
 }
 
-/** Below this many reduced elements one thread reduces one output; above, a workgroup does. */
+/**
+ * Below this many reduced elements one thread reduces one output; above, a workgroup does (a tree
+ * in workgroup memory), unless `tuning().reduceWorkgroups` is off (software adapters, where the
+ * tree's barriers cost far more than the lost parallelism: a [1024, 256] bias gradient took 154 ms
+ * on SwiftShader with a workgroup per output, under 1 ms with a thread per output).
+ */
 const PER_THREAD_MAX = 64;
 
 export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
@@ -185,7 +190,7 @@ export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKerne
   const outN = numel(kept.shape);
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
-  const perThread = redN <= PER_THREAD_MAX;
+  const perThread = redN <= PER_THREAD_MAX || !gpu.tuning.reduceWorkgroups;
   const u = new Uniforms().u32(outN).u32(redN).u32(kept.shape.length).u32(red.shape.length)
     .f32(kind === 'mean' ? 1 / redN : 1)
     .array(kept.shape, MAX_RANK).array(kept.strides, MAX_RANK).array(red.shape, MAX_RANK).array(red.strides, MAX_RANK);

@@ -10,6 +10,7 @@ import { tensor, zeros } from '../create';
 import { keep, rebindStorage, viewOf } from '../runtime';
 import type { Tensor } from '../tensor';
 
+/** Each slot starts 256-byte aligned, so the arena's size is a multiple of 64 f32s: the fused updates read vec4s. */
 const ALIGN_BYTES = 256;
 
 /** Parameters already placed in an arena (a parameter belongs to one optimizer). */

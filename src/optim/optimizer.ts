@@ -181,7 +181,8 @@ export abstract class Optimizer<H extends BaseHyperParams> {
   private launch(g: ParamGroup<H>, u: FusedUpdate, scale: Tensor | undefined): void {
     const gpu = g.arena.values.backend as WebGPUBackend;
     const bindings = [g.arena.values, g.arena.grads, ...u.state, scale].map((t) => (t ? sliceOf(t) : undefined));
-    gpu.dispatch({ label: `${this.name}.step`, shader: u.shader, defines: u.defines, uniforms: u.uniforms, bindings, threads: g.arena.size });
+    // A thread per 4 elements (vec4 loads; the arena's size is a multiple of 64 elements).
+    gpu.dispatch({ label: `${this.name}.step`, shader: u.shader, defines: u.defines, uniforms: u.uniforms, bindings, threads: g.arena.size / 4 });
     this.lastStepDispatches++;
   }
 
