@@ -6,7 +6,8 @@
 // Defines: T, OUT_T, SUM | MAX | MIN (ARGMAX: with MAX, writes the index of the first maximum;
 //          MEAN: with SUM, scales by 1/n), LOWEST / HIGHEST (T's extremes, the max/min start values),
 //          FLOAT (T is f32: max/min/argmax let NaN win, as PyTorch does; tested by its bits),
-//          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output.
+//          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output;
+//          COMPENSATED (PER_THREAD f32 sums: Kahan summation).
 // Dispatch: PER_THREAD: ceil(outN / 256) workgroups in 2-D; else one workgroup per output (2-D grid).
 
 struct Params {
@@ -116,9 +117,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
   let base = keptOffset(o);
   var acc = initial();
+#if COMPENSATED
+  // Kahan summation: one thread may sum millions of values (software adapters use this path for
+  // long reductions too), and a plain running f32 sum would lose ~n·ε of them.
+  var lost = T(0);
+  for (var r = 0u; r < p.redN; r++) {
+    let y = x[base + redOffset(r)] - lost;
+    let t = acc.v + y;
+    lost = (t - acc.v) - y;
+    acc.v = t;
+  }
+#else
   for (var r = 0u; r < p.redN; r++) {
     acc = combine(acc, Acc(x[base + redOffset(r)], r));
   }
+#endif
   finish(o, acc);
 }
 #else

@@ -41,10 +41,20 @@ export interface CapturedStep<T> {
 }
 
 let active = false;
+/** Captured steps not yet disposed. */
+let live = 0;
 
 /** True while captureStep records a step: optimizers refuse to step inside one. */
 export function isCapturing(): boolean {
   return active;
+}
+
+/**
+ * True while some captured step is alive: its replays repeat the recorded dispatches whatever the
+ * JavaScript state, so work that is otherwise deferred (zeroGrad's fill) must happen at once.
+ */
+export function hasLiveCaptures(): boolean {
+  return live > 0;
 }
 
 /**
@@ -77,6 +87,8 @@ export function captureStep<T extends Tensor | Tensor[] | void>(fn: () => T, opt
     setCaptureGuard(null);
   }
   const captured = gpu.endCapture();
+  live++;
+  let disposed = false;
   return {
     result,
     dispatches: captured.steps.length,
@@ -87,6 +99,9 @@ export function captureStep<T extends Tensor | Tensor[] | void>(fn: () => T, opt
       return result;
     },
     dispose() {
+      if (disposed) return;
+      disposed = true;
+      live--;
       gpu.releaseCapture(captured);
     },
   };

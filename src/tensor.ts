@@ -12,6 +12,19 @@ import { numel } from './shape';
 export type TensorLike = Tensor | number;
 export type Axes = number | number[];
 
+/**
+ * @internal A parameter's gradient slot in an optimizer's arena (optim/arena.ts): backward adds into
+ * it in place, and the arena may defer zeroing it until it is read.
+ */
+export interface GradSlot {
+  /** The slot's tensor (a view of the arena), zeroed first if a zeroing is pending. */
+  read(): Tensor;
+  /** Adds g (backward): a copy when the slot is pending zero. */
+  add(g: Tensor): void;
+  /** Sets the gradient to g, or to zero for null. */
+  set(g: Tensor | null): void;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -20,7 +33,7 @@ export class Tensor {
   readonly life: Life;
   private _requiresGrad: boolean;
   private _grad: Tensor | null = null;
-  private _gradSlot: Tensor | null = null;
+  private _gradSlot: GradSlot | null = null;
   private _disposed = false;
 
   /** @internal use wt.tensor(), wt.zeros()... */
@@ -50,10 +63,10 @@ export class Tensor {
    * A parameter an optimizer manages has a fixed gradient slot in its group's arena instead: `grad`
    * is that slot, backward adds into it in place, and setting null zeroes it.
    */
-  get grad(): Tensor | null { return this._gradSlot ?? this._grad; }
+  get grad(): Tensor | null { return this._gradSlot ? this._gradSlot.read() : this._grad; }
   set grad(g: Tensor | null) {
     if (this._gradSlot) {
-      if (g !== this._gradSlot) this._gradSlot.assign(g ?? 0);
+      this._gradSlot.set(g);
       return;
     }
     if (g === this._grad) return;
@@ -61,9 +74,9 @@ export class Tensor {
     this._grad = g;
   }
 
-  /** @internal The arena view that receives this parameter's gradients (see optim/arena.ts). */
-  get gradSlot(): Tensor | null { return this._gradSlot; }
-  set gradSlot(slot: Tensor | null) {
+  /** @internal The arena slot that receives this parameter's gradients (see optim/arena.ts). */
+  get gradSlot(): GradSlot | null { return this._gradSlot; }
+  set gradSlot(slot: GradSlot | null) {
     this._grad?.dispose();
     this._grad = null;
     this._gradSlot = slot;

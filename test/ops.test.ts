@@ -57,6 +57,27 @@ test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argm
   }
 });
 
+// A thread per output may sum millions of values (software adapters): it sums with compensation,
+// so the f32 result stays within a few ulps of the exact sum instead of drifting by ~n·ε.
+test.runIf(backends.includes('webgpu'))('a long sum on one thread per output stays accurate', async () => {
+  const gpu = getBackend('webgpu') as WebGPUBackend;
+  const before = gpu.tuning.reduceWorkgroups;
+  gpu.tuning.reduceWorkgroups = false;
+  try {
+    const n = 1 << 21;
+    // Values whose f32 running sum rounds the same way for long stretches (a plain loop is off by 0.7%).
+    const values = Float32Array.from({ length: n }, (_, i) => 0.1 + (i % 7) * 1e-3);
+    const exact = values.reduce((a, v) => a + v, 0); // float64
+    const x = wt.tensor(values, [n]);
+    const s = x.sum();
+    expect(Math.abs((await s.item()) - exact) / exact).toBeLessThan(1e-6);
+    x.dispose();
+    s.dispose();
+  } finally {
+    gpu.tuning.reduceWorkgroups = before;
+  }
+});
+
 // The subgroup kernel lays its blocks along x and wraps into y past the device's workgroup-count
 // limit; a low limit here makes a small product wrap (with a batch in z and a ragged last row).
 test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).matmulKernels.includes('subgroup'))(

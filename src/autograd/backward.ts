@@ -7,7 +7,7 @@ import { fail, fmtShape, WebtrainError } from '../errors';
 import { apply, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
 import { shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
-import { accumulate, clone } from '../ops/functional';
+import { clone } from '../ops/functional';
 import { fill } from '../ops/creation';
 
 export interface BackwardOptions {
@@ -24,7 +24,7 @@ export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOption
   for (const [x, g] of leafGrads) {
     keep(g);
     if (x.gradSlot) {
-      accumulate(x.gradSlot, g); // a parameter in an optimizer's arena: add in place
+      x.gradSlot.add(g); // a parameter in an optimizer's arena: add in place
       g.dispose();
     } else if (x.grad === null) x.grad = g;
     else {

@@ -200,6 +200,14 @@ export function accumulate(dst: Tensor, src: Tensor): void {
   dst.life.storage!.version++;
 }
 
+/** x = 0 in place, outside the tape: a fill, with no scalar source tensor. Zeroes gradient slots. */
+export function zeroFill(x: Tensor): void {
+  if (x.isDisposed || !x.life.storage) fail('zeroFill', `tensor of shape ${fmtShape(x.shape)} was used after dispose()`);
+  if (x.backend.name === 'cpu') cpuView(x.life.storage, x.dtype, x.size, x.life.byteOffset).fill(0);
+  else M.fillGpu(x.backend as WebGPUBackend, 'zeroFill', sliceOf(x), x.size, 0);
+  x.life.storage.version++;
+}
+
 /** In-place copy of y (broadcast to x's shape) into x's storage, outside the tape. */
 export function assign(x: Tensor, y: TensorLike): void {
   const src = asTensor(y, x);

@@ -211,6 +211,7 @@ function reduceDefines(kind: Kind, dtype: DType, perThread: boolean) {
     LOWEST: dtype === 'i32' ? 'i32(-2147483647 - 1)' : '-3.4028234663852886e38',
     HIGHEST: dtype === 'i32' ? '2147483647' : '3.4028234663852886e38',
     SUM: kind === 'sum' || kind === 'mean', MAX: kind === 'max' || kind === 'argmax', MIN: kind === 'min',
+    COMPENSATED: perThread && (kind === 'sum' || kind === 'mean') && dtype !== 'i32',
     ARGMAX: kind === 'argmax', MEAN: kind === 'mean', FLOAT: dtype !== 'i32',
   };
 }

@@ -2,13 +2,17 @@
  * A parameter arena: one buffer holding every parameter of a group, each at a 256-byte-aligned
  * offset (WebGPU's storage-binding alignment), with gradients and optimizer state in buffers of the
  * same layout. A whole group's update is then ONE kernel over flat buffers, whatever the number of
- * layers; zeroing its gradients is one fill.
+ * layers. Zeroing its gradients is deferred: a backward then copies into each zeroed slot instead
+ * of adding, and only slots no backward wrote are filled when the gradients are read, so the usual
+ * zeroGrad → backward → step costs no fill and a copy per parameter instead of an add.
  */
 import { bytesPerElement } from '../dtype';
 import { WebtrainError, fmtShape } from '../errors';
 import { tensor, zeros } from '../create';
 import { keep, rebindStorage, viewOf } from '../runtime';
-import type { Tensor } from '../tensor';
+import { accumulate, zeroFill } from '../ops/functional';
+import { hasLiveCaptures, isCapturing } from '../capture';
+import type { GradSlot, Tensor } from '../tensor';
 
 /** Each slot starts 256-byte aligned, so the arena's size is a multiple of 64 f32s: the fused updates read vec4s. */
 const ALIGN_BYTES = 256;
@@ -23,8 +27,12 @@ export class ParamArena {
   readonly size: number;
   /** All parameters' values, flat ([size]); each parameter is now a view of it. */
   readonly values: Tensor;
-  /** All gradients, flat ([size]); each parameter's `grad` is its slot. */
-  readonly grads: Tensor;
+  /** All gradients, flat ([size]), each parameter's `grad` a slot of it: see `grads`. */
+  private readonly gradBuffer: Tensor;
+  /** Each parameter's gradient slot (a view of gradBuffer). */
+  private readonly slotViews: Tensor[];
+  /** Slots whose gradient is zero but whose memory is not cleared yet (zeroGrads defers the fill). */
+  private readonly zeroPending: boolean[];
   private readonly states = new Map<string, Tensor>();
 
   constructor(readonly params: Tensor[], owner: string) {
@@ -50,15 +58,66 @@ export class ParamArena {
     const opts = { dtype: first.dtype, backend: first.backend.name };
     // keep(): an optimizer made inside tidy() must not lose its buffers when the scope closes.
     this.values = keep(zeros([size], opts));
-    this.grads = keep(zeros([size], opts));
+    this.gradBuffer = keep(zeros([size], opts));
+    this.slotViews = params.map((_, i) => this.view(this.gradBuffer, i));
+    this.zeroPending = params.map(() => false);
     params.forEach((p, i) => {
       const slot = this.view(this.values, i);
       slot.assign(p); // the current values move into the arena...
       slot.dispose();
       rebindStorage(p, this.values, this.values.life.byteOffset + this.offsets[i] * bytesPerElement(p.dtype)); // ...and p points there
-      p.gradSlot = this.view(this.grads, i);
+      p.gradSlot = this.gradSlot(i);
       placed.add(p);
     });
+  }
+
+  /** All gradients, flat ([size]), with any deferred zeroing done first. */
+  get grads(): Tensor {
+    this.clearPendingZeros();
+    return this.gradBuffer;
+  }
+
+  /**
+   * Sets every gradient to zero: deferred (see the file comment), except while a captured step
+   * lives, whose replays repeat their recorded dispatches (adds included) whatever is pending here.
+   */
+  zeroGrads(): void {
+    if (hasLiveCaptures() && !isCapturing()) {
+      zeroFill(this.gradBuffer);
+      this.zeroPending.fill(false);
+    } else {
+      this.zeroPending.fill(true);
+    }
+  }
+
+  /** Fills the slots still pending zero: one fill of the buffer when all are, else one per slot. */
+  private clearPendingZeros(): void {
+    if (this.zeroPending.every((z) => z)) zeroFill(this.gradBuffer);
+    else this.zeroPending.forEach((z, i) => { if (z) zeroFill(this.slotViews[i]); });
+    this.zeroPending.fill(false);
+  }
+
+  private gradSlot(i: number): GradSlot {
+    const view = this.slotViews[i];
+    const pending = this.zeroPending;
+    return {
+      read: () => {
+        if (pending[i]) {
+          zeroFill(view);
+          pending[i] = false;
+        }
+        return view;
+      },
+      add: (g) => {
+        if (pending[i]) view.assign(g);
+        else accumulate(view, g);
+        pending[i] = false;
+      },
+      set: (g) => {
+        if (g !== view) view.assign(g ?? 0);
+        pending[i] = false;
+      },
+    };
   }
 
   /** Parameter i's slot in a flat arena-shaped tensor (values, grads or a state buffer). */
@@ -90,14 +149,13 @@ export class ParamArena {
 
   /** Frees the arena's buffers and gives the parameters their own storage back. */
   release(): void {
-    this.params.forEach((p) => {
-      const slot = p.gradSlot;
+    this.params.forEach((p, i) => {
       p.gradSlot = null;
-      slot?.dispose();
+      this.slotViews[i].dispose();
       placed.delete(p);
     });
     for (const s of this.states.values()) s.dispose();
-    this.grads.dispose();
+    this.gradBuffer.dispose();
     // Parameters keep the values buffer alive through their own references.
     this.values.dispose();
   }

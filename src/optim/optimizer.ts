@@ -103,9 +103,9 @@ export abstract class Optimizer<H extends BaseHyperParams> {
     for (const backend of new Set(this.paramGroups.map((g) => g.arena.values.backend))) backend.flush(STEP_SUBMIT_MIN_DISPATCHES);
   }
 
-  /** Zeroes every gradient: one fill per group. */
+  /** Zeroes every gradient (deferred: the next backward overwrites instead of adding; see arena.ts). */
   zeroGrad(): void {
-    for (const g of this.paramGroups) g.arena.grads.assign(0);
+    for (const g of this.paramGroups) g.arena.zeroGrads();
   }
 
   /** The learning rate each group uses at its next step. */
