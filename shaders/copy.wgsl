@@ -4,8 +4,9 @@
 // padSlice, concat, broadcastTo and copies. FILL instead writes one bit pattern to dst[0..n).
 // ADD_F32 adds instead of copying (f32 values): dst += src, e.g. a gradient into its slot.
 // Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL, ADD_F32, and the
-// index paths CONTIGUOUS (both 1-D contiguous after the host merged dimensions) and SCALAR_SOURCE.
-// Dispatch: one thread per element, workgroups of 256 in a 2-D grid.
+// index paths CONTIGUOUS (both 1-D contiguous after the host merged dimensions) and SCALAR_SOURCE;
+// VEC4 (FILL or CONTIGUOUS, see below).
+// Dispatch: one thread per element (VEC4: per 4 elements), workgroups of 256 in a 2-D grid.
 
 #if FILL
 struct Params {
@@ -25,9 +26,19 @@ struct Params {
 #endif
 
 @group(0) @binding(0) var<uniform> p: Params;
+#if VEC4
+// VEC4 (a fill, or a contiguous copy or add, of a multiple of 4 words at offsets that are multiples
+// of 4): each thread moves one vec4, a quarter of the threads and workgroups (SwiftShader pays a
+// fixed cost per workgroup that a one-word thread does not cover).
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
+#if !FILL
+@group(0) @binding(2) var<storage, read> src: array<vec4<u32>>;
+#endif
+#else
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
 #if !FILL
 @group(0) @binding(2) var<storage, read> src: array<u32>;
+#endif
 #endif
 
 #if !FILL
@@ -58,6 +69,22 @@ fn sourceAndTarget(i: u32) -> vec2<u32> {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
   let i = threadIndex(wg, nwg, li);
+#if VEC4
+  if (i >= p.n / 4u) {
+    return;
+  }
+#if FILL
+  dst[i] = vec4<u32>(p.bits);
+#else
+  let s = p.srcOffset / 4u + i;
+  let t = p.dstOffset / 4u + i;
+#if ADD_F32
+  dst[t] = bitcast<vec4<u32>>(bitcast<vec4<f32>>(dst[t]) + bitcast<vec4<f32>>(src[s]));
+#else
+  dst[t] = src[s];
+#endif
+#endif
+#else
   if (i >= p.n) {
     return;
   }
@@ -71,6 +98,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   dst[t] = bitcast<u32>(bitcast<f32>(dst[t]) + bitcast<f32>(src[s]));
 #else
   dst[t] = src[s];
+#endif
 #endif
 #endif
 }

@@ -9,7 +9,7 @@ import { checkShape, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { fillNormal, fillUniform } from '../random/philox';
 import { elementwiseCpu, elementwiseGpu, elementwiseVariants, wgslType } from './elementwise';
-import { fillGpu } from './movement';
+import { FILL_VARIANTS, fillGpu } from './movement';
 import type { OpDef } from './op-def';
 
 export interface FillAttrs { shape: number[]; value: number; dtype: DType }
@@ -19,7 +19,7 @@ export const fill: OpDef<FillAttrs> = {
   infer: (_, { shape, dtype }) => ({ shape: checkShape('fill', shape), dtype }),
   cpu: ({ out, attrs }) => { out.data.fill(attrs.value); },
   webgpu: ({ gpu, out, attrs }) => fillGpu(gpu, 'fill', out.buffer, numel(out.shape), bitsOf(attrs.value, attrs.dtype)),
-  shaderVariants: [{ shader: 'copy', defines: { FILL: true } }],
+  shaderVariants: FILL_VARIANTS,
   samples: [{ inputs: [], attrs: { shape: [3, 4], value: 2.5, dtype: 'f32' } }, { inputs: [], attrs: { shape: [5], value: -7, dtype: 'i32' } }],
 };
 

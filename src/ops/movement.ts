@@ -82,29 +82,36 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   // One dimension left, the destination contiguous: an index linear in the thread (SwiftShader
   // then vectorizes the loads and stores; strided indices are 5x slower there even in 1-D).
   const linear = dims.length === 0 || (dims.length === 1 && dstStrides[0] === 1);
+  const contiguous = linear && (dims.length === 0 || srcStrides[0] === 1);
+  const vec4 = contiguous && n % 4 === 0 && sv.offset % 4 === 0 && dv.offset % 4 === 0;
   const defines = {
     ...variant.defines,
-    CONTIGUOUS: linear && (dims.length === 0 || srcStrides[0] === 1),
+    CONTIGUOUS: contiguous,
     SCALAR_SOURCE: linear && dims.length === 1 && srcStrides[0] === 0,
+    VEC4: vec4,
   };
-  gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: n });
+  gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: vec4 ? n / 4 : n });
 }
 
 /** A copy variant with its index-path specializations (declared for the shader tests). */
 export const copyVariants = (v: typeof COPY) => [
   v, { ...v, defines: { ...v.defines, CONTIGUOUS: true } }, { ...v, defines: { ...v.defines, SCALAR_SOURCE: true } },
+  { ...v, defines: { ...v.defines, CONTIGUOUS: true, VEC4: true } },
 ];
 
-/** Fills a whole storage with one 32-bit pattern (zeros for padSlice). */
+/** Fills a whole storage with one 32-bit pattern (zeros for padSlice); a vec4 per thread where n allows. */
 export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: number, bits: number): void {
   const u = new Uniforms().u32(n).u32(bits >>> 0);
-  gpu.dispatch({ label, ...FILL, uniforms: u, bindings: [dst], threads: n });
+  const vec4 = n % 4 === 0;
+  gpu.dispatch({ label, shader: FILL.shader, defines: { ...FILL.defines, VEC4: vec4 }, uniforms: u, bindings: [dst], threads: vec4 ? n / 4 : n });
 }
 
 /** The copy kernel's variants: a strided copy, a fill, and an in-place add (gradient accumulation). */
-const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false } };
-const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false } };
-export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true, CONTIGUOUS: false, SCALAR_SOURCE: false } };
+const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
+const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
+/** The fill kernel's variants (a word or a vec4 per thread). */
+export const FILL_VARIANTS = [FILL, { ...FILL, defines: { ...FILL.defines, VEC4: true } }];
+export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
 
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
@@ -220,7 +227,7 @@ export const padSlice: OpDef<PadSliceAttrs> = {
     fillGpu(gpu, 'padSlice', out.buffer, numel(out.shape), 0);
     copyStridedGpu(gpu, 'padSlice', out.buffer, windowOf(out.shape, attrs.begin), x.buffer, contiguous(x.shape), x.shape);
   },
-  shaderVariants: [FILL, ...copyVariants(COPY)],
+  shaderVariants: [...FILL_VARIANTS, ...copyVariants(COPY)],
   // The adjoint of padding is slicing the window back out.
   vjp: ({ inputs: [x], attrs }, gy) => [sliceRaw(gy, { begin: attrs.begin, size: [...x.shape] })],
   samples: [{ inputs: [{ shape: [2, 3] }], attrs: { begin: [1, 0], shape: [4, 5] } }],
