@@ -1,5 +1,8 @@
 //! include common/index
 //! include common/special
+#if SUBGROUPS
+enable subgroups;
+#endif
 // Reduction of the `red` dims of x for each combination of the `kept` dims (sum, max, min, argmax;
 // mean = sum * scale). Offsets come from the kept/reduced shapes and x's strides.
 // Bindings: 0 Params, 1 out (OUT_T), 2 x (T).
@@ -7,8 +10,10 @@
 //          MEAN: with SUM, scales by 1/n), LOWEST / HIGHEST (T's extremes, the max/min start values),
 //          FLOAT (T is f32: max/min/argmax let NaN win, as PyTorch does; tested by its bits),
 //          PER_THREAD (one thread per output, for short reductions) or a workgroup of 256 per output;
-//          COMPENSATED (PER_THREAD f32 sums: Kahan summation).
-// Dispatch: PER_THREAD: ceil(outN / 256) workgroups in 2-D; else one workgroup per output (2-D grid).
+//          COMPENSATED (PER_THREAD f32 sums: Kahan summation); SUBGROUPS (the workgroup path of a
+//          sum: subgroupAdd within each subgroup, then the subgroups' sums in subgroup_id order,
+//          instead of an 8-level tree with a barrier per level).
+// Dispatch: PER_THREAD: ceil(outN / 64) workgroups in 2-D; else one workgroup per output (2-D grid).
 
 struct Params {
   outN: u32,
@@ -108,10 +113,12 @@ fn finish(o: u32, acc: Acc) {
 }
 
 #if PER_THREAD
-@compute @workgroup_size(256)
+// 64 threads per workgroup: a software adapter runs a workgroup on one core, and a bias gradient
+// has only a few hundred outputs.
+@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let o = threadIndex(wg, nwg, li);
+  let o = (wg.x + wg.y * nwg.x) * 64u + li;
   if (o >= p.outN) {
     return;
   }
@@ -133,6 +140,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
 #endif
   finish(o, acc);
+}
+#elif SUBGROUPS
+// One sum per subgroup (at most 256 subgroups of one invocation).
+var<workgroup> partial: array<T, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sid: u32,
+        @builtin(num_subgroups) subgroups: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let o = wg.x + wg.y * nwg.x;
+  if (o >= p.outN) {
+    return;
+  }
+  let base = keptOffset(o);
+  var acc = initial();
+  for (var r = li; r < p.redN; r += 256u) {
+    acc = combine(acc, Acc(x[base + redOffset(r)], r));
+  }
+  // Which invocations share a subgroup is the adapter's choice; subgroup_id fixes where each
+  // subgroup's sum goes, so the final order (and the result) is the same on every run.
+  let s = subgroupAdd(acc.v);
+  if (lane == 0u) {
+    partial[sid] = s;
+  }
+  workgroupBarrier();
+  if (li == 0u) {
+    var total = T(0);
+    for (var i = 0u; i < subgroups; i++) {
+      total += partial[i];
+    }
+    finish(o, Acc(total, 0u));
+  }
 }
 #else
 var<workgroup> partial: array<Acc, 256>;

@@ -79,10 +79,11 @@ describe.skipIf(skip)('demo page (built by vite, served on 127.0.0.1, headless C
   it('trains on spirals from the controls: the loss falls and the charts draw', async () => {
     const tensorsBefore = (await demo()).playground.liveTensors;
     // The controls, set as a person would (each change event resets the playground). The picture
-    // uses the page's defaults (3 × 32 ReLU, 2,000 steps); the test a smaller net and 240 steps.
+    // uses the page's defaults (3 × 32 ReLU, 2,000 steps); the test a smaller net and 800 steps
+    // (enough to still be training through the responsiveness check below on a fast adapter).
     const run = forPicture
       ? { perClass: 200, layers: 3, width: 32, lr: 0.01, batchSize: 16, epochs: 100 }
-      : { perClass: 100, layers: 2, width: 16, lr: 0.03, batchSize: 40, epochs: 60 };
+      : { perClass: 100, layers: 2, width: 16, lr: 0.03, batchSize: 40, epochs: 200 };
     await page.select('#pg-dataset', 'spirals');
     await setNumber(page, 'noise', 0.05);
     await page.select('#pg-activation', 'relu');

@@ -57,6 +57,28 @@ test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argm
   }
 });
 
+// The workgroup path's sums: through subgroups (where the device has them) and through the tree.
+const subgroupSums = backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).subgroups;
+test.runIf(backends.includes('webgpu')).each((['sum', 'mean'] as const).flatMap((name) => (subgroupSums ? [true, false] : [false]).map((sub) => [name, sub] as const)))(
+  '%s on a workgroup per output, subgroupReductions %s', async (name, sub) => {
+    const gpu = getBackend('webgpu') as WebGPUBackend;
+    const before = { ...gpu.tuning };
+    Object.assign(gpu.tuning, { reduceWorkgroups: true, subgroupReductions: sub });
+    try {
+      expect(await checkOp(name, 'webgpu')).toEqual([]);
+      // A long sum (a 256-thread workgroup's partials over 4,000 values) against float64.
+      const values = Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i) * 3);
+      const x = wt.tensor(values, [2, 2000]);
+      const got = await x.sum(1).data();
+      for (const [row, s] of [0, 1].map((r) => [r, values.slice(r * 2000, (r + 1) * 2000).reduce((a, v) => a + v, 0)])) {
+        expect(Math.abs(got[row] - s)).toBeLessThan(1e-3);
+      }
+      x.dispose();
+    } finally {
+      Object.assign(gpu.tuning, before);
+    }
+  });
+
 // A thread per output may sum millions of values (software adapters): it sums with compensation,
 // so the f32 result stays within a few ulps of the exact sum instead of drifting by ~n·ε.
 test.runIf(backends.includes('webgpu'))('a long sum on one thread per output stays accurate', async () => {

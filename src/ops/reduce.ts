@@ -191,21 +191,23 @@ export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKerne
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
   const perThread = redN <= PER_THREAD_MAX || !gpu.tuning.reduceWorkgroups;
+  const subgroups = !perThread && gpu.tuning.subgroupReductions && gpu.subgroups && (kind === 'sum' || kind === 'mean');
   const u = new Uniforms().u32(outN).u32(redN).u32(kept.shape.length).u32(red.shape.length)
     .f32(kind === 'mean' ? 1 / redN : 1)
     .array(kept.shape, MAX_RANK).array(kept.strides, MAX_RANK).array(red.shape, MAX_RANK).array(red.strides, MAX_RANK);
   gpu.dispatch({
     label: kind,
     shader: 'reduce',
-    defines: reduceDefines(kind, x.dtype, perThread),
+    defines: reduceDefines(kind, x.dtype, perThread, subgroups),
     uniforms: u,
     bindings: [out.buffer, x.buffer],
-    ...(perThread ? { threads: outN } : { workgroups: grid2(outN) }),
+    workgroups: grid2(perThread ? Math.ceil(outN / 64) : outN),
   });
 }
 
-function reduceDefines(kind: Kind, dtype: DType, perThread: boolean) {
+function reduceDefines(kind: Kind, dtype: DType, perThread: boolean, SUBGROUPS = false) {
   return {
+    SUBGROUPS,
     // Accumulate in the input's type: an i32 sum through f32 would lose exactness above 2^24.
     T: wgslType(dtype), OUT_T: kind === 'argmax' ? 'i32' : wgslType(dtype), PER_THREAD: perThread,
     LOWEST: dtype === 'i32' ? 'i32(-2147483647 - 1)' : '-3.4028234663852886e38',
@@ -258,7 +260,8 @@ function reduction(kind: Kind, vjp: OpDef<ReduceAttrs>['vjp'], save?: OpDef['sav
     vjp,
     save,
     shaderVariants: (kind === 'mean' ? ['f32'] as const : ['f32', 'i32'] as const).flatMap((dtype) =>
-      [false, true].map((perThread) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, perThread) }))),
+      [false, true].map((perThread) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, perThread) }))).concat(
+      (kind === 'sum' ? ['f32', 'i32'] as const : kind === 'mean' ? ['f32'] as const : []).map((dtype) => ({ shader: 'reduce', defines: reduceDefines(kind, dtype, false, true) }))),
     samples: kind === 'argmax'
       ? [samples[0], samples[1], samples[4], { inputs: [{ shape: [3, 4], distinct: true }], attrs: { axes: [0, 1], keepdim: false } }, ...nanSamples]
       : kind === 'mean' ? samples : [...samples, ...intSamples, ...(kind === 'sum' ? [] : nanSamples)],

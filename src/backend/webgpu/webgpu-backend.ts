@@ -70,11 +70,17 @@ export class WebGPUBackend implements Backend {
    * (SwiftShader) emulate workgroup barriers at a high cost, so there the matmul keeps no
    * workgroup-memory tiles: the subgroup kernel where subgroups are 4 lanes (SwiftShader's SIMD
    * width; ~3x the untiled kernel there), else the untiled one (6x the tiled one for 256x32x32).
-   * Reductions of many elements use a workgroup tree per output on GPUs (`reduceWorkgroups`), one
-   * thread per output on software adapters (barriers again). Mutable so tests can run each variant
-   * on any adapter.
+   * Reductions of many elements use a workgroup per output on GPUs (`reduceWorkgroups`; sums
+   * through subgroup operations where the device has them, `subgroupReductions`), one thread per
+   * output on software adapters (barriers again). Mutable so tests can run each variant on any
+   * adapter.
    */
-  readonly tuning: { matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean; reduceWorkgroups: boolean };
+  readonly tuning: {
+    matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean;
+    reduceWorkgroups: boolean; subgroupReductions: boolean;
+  };
+  /** The device has the `subgroups` feature and WGSL's `subgroup_id` (subgroup kernels can run). */
+  readonly subgroups: boolean;
   /** The matmul kernels this device can run ('subgroup' needs subgroups of exactly 4 invocations). */
   readonly matmulKernels: readonly MatmulKernel[];
 
@@ -119,7 +125,8 @@ export class WebGPUBackend implements Backend {
     readonly isSoftware: boolean, subgroups: AcquiredDevice['subgroups']) {
     const subgroupsOf4 = subgroups?.minSize === 4 && subgroups.maxSize === 4;
     this.matmulKernels = MATMUL_KERNELS.filter((k) => k !== 'subgroup' || subgroupsOf4);
-    this.tuning = { matmulKernel: !isSoftware ? 'tiled' : subgroupsOf4 ? 'subgroup' : 'untiled', reduceWorkgroups: !isSoftware };
+    this.subgroups = subgroups !== null;
+    this.tuning = { matmulKernel: !isSoftware ? 'tiled' : subgroupsOf4 ? 'subgroup' : 'untiled', reduceWorkgroups: !isSoftware, subgroupReductions: true };
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension; // a native getter: read once
     device.lost.then((info) => {
