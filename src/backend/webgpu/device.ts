@@ -31,8 +31,11 @@ export async function acquireDevice(powerPreference: GPUPowerPreference = 'high-
     'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension'] as const;
   const requiredLimits: Record<string, number> = {};
   for (const k of want) requiredLimits[k] = adapter.limits[k];
-  const requiredFeatures: GPUFeatureName[] = wantSubgroups ? ['subgroups' as GPUFeatureName] : [];
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webtrain' });
+  // Subgroups are an optimization: a device refused with them is asked for again without.
+  const device = wantSubgroups
+    ? await adapter.requestDevice({ requiredLimits, requiredFeatures: ['subgroups' as GPUFeatureName], label: 'webtrain' })
+      .catch(() => adapter.requestDevice({ requiredLimits, label: 'webtrain' }))
+    : await adapter.requestDevice({ requiredLimits, label: 'webtrain' });
   const softwareName = /swiftshader|llvmpipe|lavapipe|warp|software|basic render/i.test(Object.values(info).join(' '));
   const flagged = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
     (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
