@@ -173,7 +173,7 @@ function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs
  * Below this many reduced elements one thread reduces one output; above, a workgroup does (a tree
  * in workgroup memory), unless `tuning().reduceWorkgroups` is off (software adapters, where the
  * tree's barriers cost far more than the lost parallelism: a [1024, 256] bias gradient takes
- * ~170 ms on SwiftShader with a workgroup per output, ~95 ms with subgroup sums, ~14 ms with a
+ * ~170 ms on SwiftShader with a workgroup per output, ~95 ms with subgroup sums, ~3 ms with a
  * thread per output).
  */
 const PER_THREAD_MAX = 64;
