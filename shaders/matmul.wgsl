@@ -58,6 +58,23 @@ struct Params {
 #else
 @group(0) @binding(2) var<storage, read> A: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> B: array<{{T}}>;
+
+// op(A)[r, k] and op(B)[k, c] of batch matrices at A[base], B[base] (no bounds checks).
+fn opA(base: u32, r: u32, k: u32) -> {{T}} {
+#if TRANS_A
+  return A[base + k * p.M + r];
+#else
+  return A[base + r * p.K + k];
+#endif
+}
+
+fn opB(base: u32, k: u32, c: u32) -> {{T}} {
+#if TRANS_B
+  return B[base + c * p.K + k];
+#else
+  return B[base + k * p.N + c];
+#endif
+}
 #endif
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> Bias: array<{{T}}>;
@@ -96,22 +113,14 @@ fn loadA(base: u32, r: u32, k: u32) -> {{T}} {
   if (r >= p.M || k >= kLimit) {
     return 0.0;
   }
-#if TRANS_A
-  return A[base + k * p.M + r];
-#else
-  return A[base + r * p.K + k];
-#endif
+  return opA(base, r, k);
 }
 
 fn loadB(base: u32, k: u32, c: u32) -> {{T}} {
   if (k >= kLimit || c >= p.N) {
     return 0.0;
   }
-#if TRANS_B
-  return B[base + c * p.K + k];
-#else
-  return B[base + k * p.N + c];
-#endif
+  return opB(base, k, c);
 }
 
 // Where the thread's element e of a slab lies: (row r or column c, k). Consecutive threads read
@@ -204,23 +213,6 @@ fn store(batch: u32, row: u32, col: u32, v: {{T}}) {
 }
 
 #if SUBGROUP
-// op(A)[r, k] and op(B)[k, c]; the callers clamp r and c inside the matrix.
-fn opA(base: u32, r: u32, k: u32) -> {{T}} {
-#if TRANS_A
-  return A[base + k * p.M + r];
-#else
-  return A[base + r * p.K + k];
-#endif
-}
-
-fn opB(base: u32, k: u32, c: u32) -> {{T}} {
-#if TRANS_B
-  return B[base + c * p.K + k];
-#else
-  return B[base + k * p.N + c];
-#endif
-}
-
 // Four rows of op(A) at k, and four columns of op(B) at k.
 fn columnA(base: u32, rows: vec4<u32>, k: u32) -> vec4<{{T}}> {
   return vec4<{{T}}>(opA(base, rows.x, k), opA(base, rows.y, k), opA(base, rows.z, k), opA(base, rows.w, k));

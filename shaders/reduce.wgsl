@@ -112,6 +112,15 @@ fn finish(o: u32, acc: Acc) {
 #endif
 }
 
+// Thread li's share of a workgroup's output (its reduced elements from `base`): every 256th element.
+fn threadShare(base: u32, li: u32) -> Acc {
+  var acc = initial();
+  for (var r = li; r < p.redN; r += 256u) {
+    acc = combine(acc, Acc(x[base + redOffset(r)], r));
+  }
+  return acc;
+}
+
 #if PER_THREAD
 // A compensated running sum: the total and the low-order part the last addition lost.
 struct Kahan {
@@ -172,11 +181,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (o >= p.outN) {
     return;
   }
-  let base = keptOffset(o);
-  var acc = initial();
-  for (var r = li; r < p.redN; r += 256u) {
-    acc = combine(acc, Acc(x[base + redOffset(r)], r));
-  }
+  let acc = threadShare(keptOffset(o), li);
   // Which invocations share a subgroup is the adapter's choice; subgroup_id fixes where each
   // subgroup's sum goes, so the final order (and the result) is the same on every run.
   let s = subgroupAdd(acc.v);
@@ -202,13 +207,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (o >= p.outN) {
     return;
   }
-  let base = keptOffset(o);
   // Each thread folds a strided share of the reduced elements, then a tree merges the 256 partials.
-  var acc = initial();
-  for (var r = li; r < p.redN; r += 256u) {
-    acc = combine(acc, Acc(x[base + redOffset(r)], r));
-  }
-  partial[li] = acc;
+  partial[li] = threadShare(keptOffset(o), li);
   workgroupBarrier();
   for (var s = 128u; s > 0u; s = s >> 1u) {
     if (li < s) {
