@@ -5,7 +5,8 @@
 // Bindings: 0 Params (uniform), 1 out (read_write), 2 a, 3 b (ARITY2), 4 c (ARITY3).
 // Defines: EXPR (WGSL expression of a, b, c, alpha), A_T (type of a), IN_T (type of b, c), OUT_T,
 //          FLOAT (IN_T is f32: isNanT tests NaN bits; on i32 it is false),
-//          BROADCAST (inputs read through strides), else SINGLE_A/B/C (that input has one element,
+//          BROADCAST (inputs read through strides; BROADCAST2: through 2 merged dimensions, without the
+//          per-dimension loop), else SINGLE_A/B/C (that input has one element,
 //          read at 0: number operands) and the others share the output's shape.
 // Dispatch: one thread per output element, workgroups of 256 in a 2-D grid (x + y * num_workgroups.x).
 
@@ -54,7 +55,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var ia = i;
   var ib = i;
   var ic = i;
-#if BROADCAST
+#if BROADCAST2
+  // Two (merged) dimensions, [rows, cols] in shape[0].xy: one division, no loop over dimensions.
+  let cols = p.shape[0].y;
+  let row = i / cols;
+  let col = i - row * cols;
+  ia = row * p.aStrides[0].x + col * p.aStrides[0].y;
+  ib = row * p.bStrides[0].x + col * p.bStrides[0].y;
+  ic = row * p.cStrides[0].x + col * p.cStrides[0].y;
+#elif BROADCAST
   ia = 0u;
   ib = 0u;
   ic = 0u;

@@ -7,6 +7,7 @@ import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
 import { MATMUL_TILES } from '../src/ops/matmul';
 import { OPS } from '../src/ops/registry';
 import { apply } from '../src/runtime';
+import { broadcastShapes, broadcastStrides, mergeDims } from '../src/shape';
 
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
@@ -98,6 +99,20 @@ test.runIf(backends.includes('webgpu'))('a long sum on one thread per output sta
   } finally {
     gpu.tuning.reduceWorkgroups = before;
   }
+});
+
+// Broadcast elementwise ops merge dimensions first: up to 2 take a loop-free index path, more the
+// per-dimension loop; both against the CPU.
+test.runIf(backends.includes('webgpu')).each([
+  [[4, 3, 5], [5], 2], [[4, 3, 5], [4, 3, 1], 2], [[2, 1, 6], [3, 1], 3], [[4, 3, 5], [3, 1], 3], [[2, 3, 4, 5], [3, 1, 5], 4],
+] as const)('broadcast add %j + %j (%i dimensions after merging) equals the CPU', async (aShape, bShape, dims) => {
+  const out = broadcastShapes('add', aShape, bShape);
+  expect(mergeDims(out, broadcastStrides(aShape, out), broadcastStrides(bShape, out)).shape.length).toBe(dims);
+  const a = wt.randn([...aShape], { seed: 61 });
+  const b = wt.randn([...bShape], { seed: 62 });
+  const got = await a.add(b).data();
+  const cpu = wt.tensor(await a.data(), [...aShape], { backend: 'cpu' }).add(wt.tensor(await b.data(), [...bShape], { backend: 'cpu' }));
+  expect(Array.from(got)).toEqual(Array.from(await cpu.data()));
 });
 
 // The subgroup kernel lays its blocks along x and wraps into y past the device's workgroup-count
