@@ -4,7 +4,8 @@
 // padSlice, concat, broadcastTo and copies. FILL instead writes one bit pattern to dst[0..n).
 // ADD_F32 adds instead of copying (f32 values): dst += src, e.g. a gradient into its slot.
 // Bindings: 0 Params, 1 dst (read_write), 2 src (not with FILL).  Defines: FILL, ADD_F32, and the
-// index paths CONTIGUOUS (both 1-D contiguous after the host merged dimensions) and SCALAR_SOURCE;
+// index paths CONTIGUOUS (both 1-D contiguous after the host merged dimensions), SCALAR_SOURCE and
+// RANK2 (two merged dimensions, padded to [rows, cols]);
 // VEC4 (FILL or CONTIGUOUS, see below).
 // Dispatch: one thread per element (VEC4: per 4 elements), workgroups of 256 in a 2-D grid.
 
@@ -49,6 +50,14 @@ fn sourceAndTarget(i: u32) -> vec2<u32> {
   return vec2<u32>(p.srcOffset + i, p.dstOffset + i);
 #elif SCALAR_SOURCE
   return vec2<u32>(p.srcOffset, p.dstOffset + i);
+#elif RANK2
+  // Two (merged) dimensions, [rows, cols] in shape[0].xy: one division, no loop over dimensions
+  // (a transpose or a 2-D slice; the loop runs ~10x slower on SwiftShader).
+  let cols = p.shape[0].y;
+  let row = i / cols;
+  let col = i - row * cols;
+  return vec2<u32>(p.srcOffset + row * p.srcStrides[0].x + col * p.srcStrides[0].y,
+                   p.dstOffset + row * p.dstStrides[0].x + col * p.dstStrides[0].y);
 #else
   var s = p.srcOffset;
   var t = p.dstOffset;

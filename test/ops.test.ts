@@ -115,6 +115,19 @@ test.runIf(backends.includes('webgpu')).each([
   expect(Array.from(got)).toEqual(Array.from(await cpu.data()));
 });
 
+// Strided copies (permute, slice) likewise: two merged dimensions or fewer take the loop-free path.
+test.runIf(backends.includes('webgpu')).each([
+  ['transpose', [6, 9], (t: wt.Tensor) => t.transpose()],
+  ['2-D slice', [7, 9], (t: wt.Tensor) => t.slice([1, 2], [5, 4])],
+  ['3-D permute that merges to 2', [3, 4, 5], (t: wt.Tensor) => t.permute([2, 0, 1])],
+  ['3-D permute that stays 3', [3, 4, 5], (t: wt.Tensor) => t.permute([1, 0, 2])],
+] as const)('%s of %j equals the CPU', async (_name, shape, f) => {
+  const x = wt.randn([...shape], { seed: 63 });
+  const got = await f(x).data();
+  const want = await f(wt.tensor(await x.data(), [...shape], { backend: 'cpu' })).data();
+  expect(Array.from(got)).toEqual(Array.from(want));
+});
+
 // The subgroup kernel lays its blocks along x and wraps into y past the device's workgroup-count
 // limit; a low limit here makes a small product wrap (with a batch in z and a ragged last row).
 test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).matmulKernels.includes('subgroup'))(

@@ -77,26 +77,26 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   // Merged dimensions: a copy between contiguous views becomes 1-D (NOTE: the per-dimension loop
   // indexes uniform arrays and divides per element, which SwiftShader runs slowly).
   const { shape: dims, strides: [srcStrides, dstStrides] } = mergeDims(shape, sv.strides, dv.strides);
-  const u = new Uniforms().u32(n).u32(dims.length).u32(sv.offset).u32(dv.offset)
-    .array(dims, MAX_RANK).array(srcStrides, MAX_RANK).array(dstStrides, MAX_RANK);
   // One dimension left, the destination contiguous: an index linear in the thread (SwiftShader
   // then vectorizes the loads and stores; strided indices are 5x slower there even in 1-D).
   const linear = dims.length === 0 || (dims.length === 1 && dstStrides[0] === 1);
   const contiguous = linear && (dims.length === 0 || srcStrides[0] === 1);
+  const scalarSource = linear && dims.length === 1 && srcStrides[0] === 0;
   const vec4 = contiguous && n % 4 === 0 && sv.offset % 4 === 0 && dv.offset % 4 === 0;
-  const defines = {
-    ...variant.defines,
-    CONTIGUOUS: contiguous,
-    SCALAR_SOURCE: linear && dims.length === 1 && srcStrides[0] === 0,
-    VEC4: vec4,
-  };
+  // Otherwise up to two dimensions go as [rows, cols] (a leading 1 with stride 0 pads one).
+  const rank2 = !contiguous && !scalarSource && dims.length <= 2;
+  const pad = rank2 ? 2 - dims.length : 0;
+  const padded = (xs: number[], fill: number) => [...Array<number>(pad).fill(fill), ...xs];
+  const u = new Uniforms().u32(n).u32(dims.length + pad).u32(sv.offset).u32(dv.offset)
+    .array(padded(dims, 1), MAX_RANK).array(padded(srcStrides, 0), MAX_RANK).array(padded(dstStrides, 0), MAX_RANK);
+  const defines = { ...variant.defines, CONTIGUOUS: contiguous, SCALAR_SOURCE: scalarSource, VEC4: vec4, RANK2: rank2 };
   gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: vec4 ? n / 4 : n });
 }
 
 /** A copy variant with its index-path specializations (declared for the shader tests). */
 export const copyVariants = (v: typeof COPY) => [
   v, { ...v, defines: { ...v.defines, CONTIGUOUS: true } }, { ...v, defines: { ...v.defines, SCALAR_SOURCE: true } },
-  { ...v, defines: { ...v.defines, CONTIGUOUS: true, VEC4: true } },
+  { ...v, defines: { ...v.defines, CONTIGUOUS: true, VEC4: true } }, { ...v, defines: { ...v.defines, RANK2: true } },
 ];
 
 /** Fills a whole storage with one 32-bit pattern (zeros for padSlice); a vec4 per thread where n allows. */
@@ -107,11 +107,11 @@ export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: 
 }
 
 /** The copy kernel's variants: a strided copy, a fill, and an in-place add (gradient accumulation). */
-const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
-const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
+const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
+const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
 /** The fill kernel's variants (a word or a vec4 per thread). */
 export const FILL_VARIANTS = [FILL, { ...FILL, defines: { ...FILL.defines, VEC4: true } }];
-export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false } };
+export const ACCUMULATE = { shader: 'copy', defines: { FILL: false, ADD_F32: true, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
 
 const contiguous = (shape: readonly number[]): StridedView => ({ offset: 0, strides: contiguousStrides(shape) });
 
