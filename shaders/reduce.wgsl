@@ -156,6 +156,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var r = 0u; r < p.redN; r++) {
       sum = kahanAdd(sum, x[base + r * step]);
     }
+  } else if (p.redRank == 2u) {
+    // Two (a convolution's bias gradient, over images and pixels): two loops, in the same order.
+    for (var r0 = 0u; r0 < p.redShape[0].x; r0++) {
+      let row = base + r0 * p.redStrides[0].x;
+      for (var r1 = 0u; r1 < p.redShape[0].y; r1++) {
+        sum = kahanAdd(sum, x[row + r1 * p.redStrides[0].y]);
+      }
+    }
   } else {
     for (var r = 0u; r < p.redN; r++) {
       sum = kahanAdd(sum, x[base + redOffset(r)]);
