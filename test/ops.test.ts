@@ -46,9 +46,10 @@ test.runIf(backends.includes('webgpu'))('a matmul kernel the adapter cannot run 
   }
 });
 
-// Long reductions: a workgroup per output on GPUs, a thread per output on software adapters; the
-// samples marked 'workgroup path' run the other way here.
-test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argmax'] as const)('%s, with reduceWorkgroups flipped', async (name) => {
+// Long rows (reductions, softmax, cross-entropy, norms): a workgroup per row on GPUs, a thread per
+// row on software adapters; the samples marked 'workgroup path' run the other way here.
+test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'crossEntropy',
+  'crossEntropyGrad', 'norm', 'normGrad', 'normStats'] as const)('%s, with reduceWorkgroups flipped', async (name) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
   gpu.tuning.reduceWorkgroups = !gpu.tuning.reduceWorkgroups;
   try {

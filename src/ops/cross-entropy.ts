@@ -28,6 +28,7 @@ import type { Tensor } from '../tensor';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, InputSpec, OpDef, Sample, TensorMeta } from './op-def';
 import { onesLike } from '../create';
+import { rowsPerThread } from './reduce';
 
 export interface CrossEntropyAttrs {
   /** Hard labels equal to this contribute loss 0 and gradient 0 (PyTorch's default is -100). */
@@ -147,14 +148,12 @@ function crossEntropyCpu(grad: boolean, { inputs: [x, labels, gy], out, attrs }:
 // ---------------------------------------------------------------------------------------------
 // WebGPU
 
-/** Rows of at most this many classes are handled by one thread each; longer ones by a workgroup. */
-const PER_THREAD_MAX = 64;
 
 function crossEntropyGpu(grad: boolean, { gpu, inputs, out, attrs }: GpuKernelArgs<CrossEntropyAttrs>): void {
   const [x, labels] = inputs;
   const { outer, n, inner } = classLayout(x.shape);
   const rows = outer * inner;
-  const perThread = n <= PER_THREAD_MAX;
+  const perThread = rowsPerThread(gpu, n);
   gpu.dispatch({
     label: grad ? 'crossEntropyGrad' : 'crossEntropy',
     shader: 'cross-entropy',

@@ -35,6 +35,7 @@ import type { Tensor } from '../tensor';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, InputSpec, OpDef, Sample, ShaderVariant, TensorMeta } from './op-def';
+import { rowsPerThread } from './reduce';
 
 /** Which elements share statistics: see the file comment. */
 export type NormKind = 'batch' | 'group' | 'layer';
@@ -173,8 +174,6 @@ function normCpu(mode: Mode, { inputs, out, attrs }: CpuKernelArgs<NormAttrs>): 
 // ---------------------------------------------------------------------------------------------
 // WebGPU
 
-/** Groups of at most this many elements are handled by one thread each; larger ones by a workgroup. */
-const PER_THREAD_MAX = 64;
 
 type GpuMode = 'STATS' | 'FORWARD' | 'GRAD' | 'EVAL' | 'RUNNING';
 
@@ -196,7 +195,7 @@ function params(L: NormLayout, eps: number, n = L.n) {
 function normGpu(mode: 'STATS' | 'FORWARD' | 'GRAD', { gpu, inputs, out, attrs }: GpuKernelArgs<NormAttrs>): void {
   const x = inputs[0];
   const L = normLayout(mode, x.shape, attrs);
-  const perThread = L.n <= PER_THREAD_MAX;
+  const perThread = rowsPerThread(gpu, L.n);
   const weight = mode !== 'STATS' && (attrs.weight ?? false);
   const bias = mode === 'FORWARD' && (attrs.bias ?? false);
   gpu.dispatch({

@@ -5,6 +5,7 @@ import { contiguousStrides, mergeDims, normalizeAxes, normalizeAxis, numel } fro
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, MAX_RANK, wgslType } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
+import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 
 export interface ReduceAttrs {
   /** Normalized, sorted axes (all axes when the user gave none). */
@@ -169,14 +170,20 @@ function reduceGeneralCpu(kind: Kind, { inputs: [x], out, attrs }: CpuKernelArgs
   }
 }
 
-/**
- * Below this many reduced elements one thread reduces one output; above, a workgroup does (a tree
- * in workgroup memory), unless `tuning().reduceWorkgroups` is off (software adapters, where the
- * tree's barriers cost far more than the lost parallelism: a [1024, 256] bias gradient takes
- * ~170 ms on SwiftShader with a workgroup per output, ~95 ms with subgroup sums, ~3 ms with a
- * thread per output).
- */
+/** Rows of at most this many elements are reduced by one thread each. */
 const PER_THREAD_MAX = 64;
+
+/**
+ * Whether a kernel that reduces rows of `n` elements (a sum or max, softmax's max and sum, a
+ * cross-entropy's, a norm's mean and variance) gives each row one thread rather than a workgroup
+ * (a tree in workgroup memory): short rows always; long rows too when `tuning().reduceWorkgroups` is
+ * off (software adapters, where the tree's barriers cost far more than the lost parallelism: a
+ * [1024, 256] bias gradient takes ~170 ms on SwiftShader with a workgroup per output, ~95 ms with
+ * subgroup sums, ~3 ms with a thread per output; a [1024, 256] logSoftmax 532 ms with a workgroup).
+ */
+export function rowsPerThread(gpu: WebGPUBackend, n: number): boolean {
+  return n <= PER_THREAD_MAX || !gpu.tuning.reduceWorkgroups;
+}
 
 export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
   const full = layout(x.shape, attrs.axes);
@@ -191,7 +198,7 @@ export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKerne
   const outN = numel(kept.shape);
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
-  const perThread = redN <= PER_THREAD_MAX || !gpu.tuning.reduceWorkgroups;
+  const perThread = rowsPerThread(gpu, redN);
   const subgroups = !perThread && gpu.tuning.subgroupReductions && gpu.subgroups && (kind === 'sum' || kind === 'mean');
   const u = new Uniforms().u32(outN).u32(redN).u32(kept.shape.length).u32(red.shape.length)
     .f32(kind === 'mean' ? 1 / redN : 1)

@@ -4,6 +4,7 @@ import { normalizeAxis, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
+import { rowsPerThread } from './reduce';
 
 export interface SoftmaxAttrs { axis: number }
 
@@ -40,13 +41,11 @@ function softmaxCpu(log: boolean, { inputs: [x], out, attrs }: CpuKernelArgs<Sof
   }
 }
 
-/** Rows shorter than this are handled by one thread each; longer ones by a workgroup. */
-const PER_THREAD_MAX = 64;
 
 function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<SoftmaxAttrs>): void {
   const { outer, n, inner } = rows(x.shape, attrs.axis);
   const rowCount = outer * inner;
-  const perThread = n <= PER_THREAD_MAX;
+  const perThread = rowsPerThread(gpu, n);
   gpu.dispatch({
     label: log ? 'logSoftmax' : 'softmax',
     shader: 'softmax',
