@@ -84,8 +84,9 @@ export function stats(): { dispatches: number; submits: number; pipelines: numbe
  * the tiled kernel, e.g. one of `MATMUL_TILES`) and `matmulTable` (tiles by output size, as
  * `autotuneMatmul()` measures them); with neither, the tile is chosen per shape by a heuristic;
  * `splitK: false` keeps small outputs with a long K in one workgroup per tile; `reduceWorkgroups`
- * (on for GPUs) reduces long sums, maxima... with a workgroup per output instead of a thread, and
- * `subgroupReductions` (on; used where the device has subgroups) sums within subgroups there.
+ * (on for GPUs) reduces long rows (sums, maxima, softmax, cross-entropy, norms) with a workgroup per
+ * row instead of a thread, and `subgroupReductions` (on; used where the device has subgroups) sums
+ * within subgroups there (the reduce kernel).
  */
 export function tuning(): WebGPUBackend['tuning'] {
   if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');
