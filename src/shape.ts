@@ -114,3 +114,13 @@ export function mergeDims(shape: Shape, ...strideLists: (readonly number[])[]): 
   });
   return out;
 }
+
+/**
+ * A merged walk of at most two dimensions as exactly two, [rows, cols]: a leading 1 (stride 0) pads
+ * a shorter one. GPU kernels index such walks without a loop over dimensions; null when there are more.
+ */
+export function asRowsCols(merged: { shape: number[]; strides: number[][] }): { shape: number[]; strides: number[][] } | null {
+  const pad = 2 - merged.shape.length;
+  if (pad < 0) return null;
+  return { shape: [...Array<number>(pad).fill(1), ...merged.shape], strides: merged.strides.map((st) => [...Array<number>(pad).fill(0), ...st]) };
+}

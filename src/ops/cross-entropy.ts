@@ -148,7 +148,6 @@ function crossEntropyCpu(grad: boolean, { inputs: [x, labels, gy], out, attrs }:
 // ---------------------------------------------------------------------------------------------
 // WebGPU
 
-
 function crossEntropyGpu(grad: boolean, { gpu, inputs, out, attrs }: GpuKernelArgs<CrossEntropyAttrs>): void {
   const [x, labels] = inputs;
   const { outer, n, inner } = classLayout(x.shape);

@@ -5,7 +5,7 @@
  */
 import type { DType, TypedArray } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { broadcastShapes, broadcastStrides, mergeDims, numel, shapesEqual } from '../shape';
+import { asRowsCols, broadcastShapes, broadcastStrides, mergeDims, numel, shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta, VjpArgs } from './op-def';
@@ -320,16 +320,14 @@ export function elementwiseGpu(op: string, args: GpuKernelArgs<ElementwiseAttrs>
   const types = inputs.map((x) => x.dtype);
   const layouts = inputs.map((x) => layoutOf(x.shape, out.shape));
   const merged = mergeDims(out.shape, ...inputs.map((x) => broadcastStrides(x.shape, out.shape)));
-  // Two dimensions at most: [rows, cols], padded with a leading 1 (stride 0).
-  const rank2 = merged.shape.length <= 2;
-  const pad = rank2 ? 2 - merged.shape.length : 0;
-  const shape = [...Array<number>(pad).fill(1), ...merged.shape];
-  const u = new Uniforms().u32(numel(out.shape)).u32(shape.length).f32(attrs.alpha ?? 0).u32(0).array(shape, MAX_RANK);
-  for (let k = 0; k < 3; k++) u.array(inputs[k] ? [...Array<number>(pad).fill(0), ...merged.strides[k]] : [], MAX_RANK);
+  const rowsCols = asRowsCols(merged);
+  const walk = rowsCols ?? merged;
+  const u = new Uniforms().u32(numel(out.shape)).u32(walk.shape.length).f32(attrs.alpha ?? 0).u32(0).array(walk.shape, MAX_RANK);
+  for (let k = 0; k < 3; k++) u.array(inputs[k] ? walk.strides[k] : [], MAX_RANK);
   gpu.dispatch({
     label: op,
     shader: 'elementwise',
-    defines: elementwiseDefines(expr, types, out.dtype, layouts, rank2),
+    defines: elementwiseDefines(expr, types, out.dtype, layouts, rowsCols !== null),
     uniforms: u,
     bindings: [out.buffer, ...inputs.map((x) => x.buffer)],
     threads: numel(out.shape),

@@ -4,7 +4,7 @@
  */
 import type { DType } from '../dtype';
 import { fail, fmtShape } from '../errors';
-import { broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, mergeDims, normalizeAxis, numel, shapesEqual } from '../shape';
+import { asRowsCols, broadcastShapes, broadcastStrides, contiguousStrides, inferReshape, mergeDims, normalizeAxis, numel, shapesEqual } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import type { TypedArray } from '../dtype';
@@ -76,20 +76,20 @@ export function copyStridedGpu(gpu: WebGPUBackend, label: string, dst: BufferSli
   const n = numel(shape);
   // Merged dimensions: a copy between contiguous views becomes 1-D (NOTE: the per-dimension loop
   // indexes uniform arrays and divides per element, which SwiftShader runs slowly).
-  const { shape: dims, strides: [srcStrides, dstStrides] } = mergeDims(shape, sv.strides, dv.strides);
+  const merged = mergeDims(shape, sv.strides, dv.strides);
+  const { shape: dims, strides: [srcStrides, dstStrides] } = merged;
   // One dimension left, the destination contiguous: an index linear in the thread (SwiftShader
   // then vectorizes the loads and stores; strided indices are 5x slower there even in 1-D).
   const linear = dims.length === 0 || (dims.length === 1 && dstStrides[0] === 1);
   const contiguous = linear && (dims.length === 0 || srcStrides[0] === 1);
   const scalarSource = linear && dims.length === 1 && srcStrides[0] === 0;
   const vec4 = contiguous && n % 4 === 0 && sv.offset % 4 === 0 && dv.offset % 4 === 0;
-  // Otherwise up to two dimensions go as [rows, cols] (a leading 1 with stride 0 pads one).
-  const rank2 = !contiguous && !scalarSource && dims.length <= 2;
-  const pad = rank2 ? 2 - dims.length : 0;
-  const padded = (xs: number[], fill: number) => [...Array<number>(pad).fill(fill), ...xs];
-  const u = new Uniforms().u32(n).u32(dims.length + pad).u32(sv.offset).u32(dv.offset)
-    .array(padded(dims, 1), MAX_RANK).array(padded(srcStrides, 0), MAX_RANK).array(padded(dstStrides, 0), MAX_RANK);
-  const defines = { ...variant.defines, CONTIGUOUS: contiguous, SCALAR_SOURCE: scalarSource, VEC4: vec4, RANK2: rank2 };
+  // Otherwise up to two dimensions go as [rows, cols].
+  const rowsCols = contiguous || scalarSource ? null : asRowsCols(merged);
+  const walk = rowsCols ?? merged;
+  const u = new Uniforms().u32(n).u32(walk.shape.length).u32(sv.offset).u32(dv.offset)
+    .array(walk.shape, MAX_RANK).array(walk.strides[0], MAX_RANK).array(walk.strides[1], MAX_RANK);
+  const defines = { ...variant.defines, CONTIGUOUS: contiguous, SCALAR_SOURCE: scalarSource, VEC4: vec4, RANK2: rowsCols !== null };
   gpu.dispatch({ label, shader: variant.shader, defines, uniforms: u, bindings: [dst, src], threads: vec4 ? n / 4 : n });
 }
 

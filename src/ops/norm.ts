@@ -174,7 +174,6 @@ function normCpu(mode: Mode, { inputs, out, attrs }: CpuKernelArgs<NormAttrs>): 
 // ---------------------------------------------------------------------------------------------
 // WebGPU
 
-
 type GpuMode = 'STATS' | 'FORWARD' | 'GRAD' | 'EVAL' | 'RUNNING';
 
 function normDefines(mode: GpuMode, opts: { weight?: boolean; bias?: boolean; perThread?: boolean; count?: boolean; cumulative?: boolean } = {}) {

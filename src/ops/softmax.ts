@@ -41,7 +41,6 @@ function softmaxCpu(log: boolean, { inputs: [x], out, attrs }: CpuKernelArgs<Sof
   }
 }
 
-
 function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<SoftmaxAttrs>): void {
   const { outer, n, inner } = rows(x.shape, attrs.axis);
   const rowCount = outer * inner;
