@@ -1,4 +1,4 @@
-//! include common/index
+//! include common/rows
 // Fused softmax cross-entropy over rows of x viewed as [outer, n, inner] (class axis of n entries):
 // row r holds x[(r / inner) * n * inner + r % inner + k * inner], k < n.
 //   forward (loss per row):  lse = m + log Σ_k exp(x_k - m), m = max_k x_k
@@ -10,15 +10,14 @@
 // cannot throw; the CPU backend raises an error instead).
 // Bindings: 0 Params, 1 out (f32: [rows] losses, or GRAD: x's shape), 2 x (f32), 3 labels (LABEL_T:
 //           i32 [rows], or SOFT: f32 like x), 4 gy (GRAD: f32 [rows]).
-// Defines: GRAD, SOFT, LOG_PROBS, LABEL_T, PER_THREAD (one thread per row, for short rows; else one
-//          workgroup of 256 per row with tree reductions).
-// Dispatch: PER_THREAD: ceil(rows / 256) workgroups in 2-D; else one workgroup per row (2-D grid).
+// Defines: GRAD, SOFT, LOG_PROBS, LABEL_T, PER_THREAD / SUBGROUPS (common/rows: a thread or a
+//          workgroup per row, and its dispatch).
 //
 // VALID_MEAN (the 'mean' reduction over labels that count, PyTorch's divisor with ignore_index):
 //   forward: out[0] = Σ_{i: label_i != ignoreIndex} src[i] / #{i: label_i != ignoreIndex}
 //   GRAD:    out[i] = (label_i != ignoreIndex) · src[0] / #{...}          (src = gy, one element)
 //   Bindings: 0 Params, 1 out (f32), 2 src (f32), 3 labels (i32 [rows]). One workgroup of 256 threads
-//   strides over the rows (the count is exact in f32 below 2^24 rows).
+//   strides over the rows (the count is exact in f32 below 2^24 rows); PER_THREAD is off.
 
 struct Params {
   rows: u32,
@@ -34,13 +33,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read> labels: array<i32>;
 
-var<workgroup> partial: array<vec2<f32>, 256>;
-
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) li: u32) {
+@compute @workgroup_size(ROW_WORKGROUP)
+fn main(rg: RowGroup, rl: RowLane) {
+  let li = rl.index;
   // (Σ src over counted rows, number of counted rows), per thread then over the workgroup.
   var acc = vec2<f32>(0.0);
-  for (var i = li; i < p.rows; i += 256u) {
+  for (var i = li; i < p.rows; i += LANES) {
     if (labels[i] != p.ignoreIndex) {
 #if GRAD
       acc.y += 1.0;
@@ -49,18 +47,10 @@ fn main(@builtin(local_invocation_index) li: u32) {
 #endif
     }
   }
-  partial[li] = acc;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (li < s) {
-      partial[li] = partial[li] + partial[li + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
+  let total = rowSum(vec4<f32>(acc, 0.0, 0.0), rg, rl).xy;
 #if GRAD
   let g = src[0] / total.y;
-  for (var i = li; i < p.rows; i += 256u) {
+  for (var i = li; i < p.rows; i += LANES) {
     out[i] = select(0.0, g, labels[i] != p.ignoreIndex);
   }
 #else
@@ -82,64 +72,13 @@ fn nanValue() -> f32 {
   return bitcast<f32>(bits);
 }
 
-// Reductions across the lanes that share a row: identity with one thread per row, a tree over the
-// workgroup otherwise. Called from uniform control flow (the row is the workgroup's).
-#if PER_THREAD
-const LANES = 1u;
-
-fn rowMax(v: f32, lane: u32) -> f32 {
-  return v;
-}
-
-fn rowSum(v: vec3<f32>, lane: u32) -> vec3<f32> {
-  return v;
-}
-#else
-const LANES = 256u;
-var<workgroup> partial: array<vec3<f32>, 256>;
-
-fn rowMax(v: f32, lane: u32) -> f32 {
-  partial[lane].x = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lane < s) {
-      partial[lane].x = max(partial[lane].x, partial[lane + s].x);
-    }
-    workgroupBarrier();
-  }
-  let m = partial[0].x;
-  workgroupBarrier();
-  return m;
-}
-
-fn rowSum(v: vec3<f32>, lane: u32) -> vec3<f32> {
-  partial[lane] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lane < s) {
-      partial[lane] = partial[lane] + partial[lane + s];
-    }
-    workgroupBarrier();
-  }
-  let t = partial[0];
-  workgroupBarrier();
-  return t;
-}
-#endif
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-#if PER_THREAD
-  let r = threadIndex(wg, nwg, li);
-  let lane = 0u;
-#else
-  let r = wg.x + wg.y * nwg.x;
-  let lane = li;
-#endif
+@compute @workgroup_size(ROW_WORKGROUP)
+fn main(rg: RowGroup, rl: RowLane) {
+  let r = rowOf(rg, rl);
   if (r >= p.rows) {
     return;
   }
+  let lane = laneOf(rl);
   let base = (r / p.inner) * p.n * p.inner + r % p.inner;
   _ = &x; // keeps x in the bind group layout of LOG_PROBS GRAD, which never reads it
 
@@ -150,9 +89,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var k = lane; k < p.n; k += LANES) {
     m = max(m, x[base + k * p.inner]);
   }
-  m = rowMax(m, lane);
+  m = rowMax(m, rg, rl);
 #endif
-  var acc = vec3<f32>(0.0);
+  var acc = vec4<f32>(0.0);
   for (var k = lane; k < p.n; k += LANES) {
     let i = base + k * p.inner;
 #if !LOG_PROBS
@@ -163,7 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     acc.z += labels[i] * (m - x[i]);
 #endif
   }
-  acc = rowSum(acc, lane);
+  acc = rowSum(acc, rg, rl);
   var logS = 0.0;
 #if !LOG_PROBS
   logS = log(acc.x);

@@ -1,4 +1,5 @@
 //! include common/index
+//! include common/rows
 // Normalization (BatchNorm, LayerNorm, GroupNorm, InstanceNorm) over groups of x viewed as [A, G, B]:
 // group g holds x[a * G * B + g * B + b] for a < A, b < B (n = A * B elements). BatchNorm: A = N,
 // G = C, B = spatial; Layer/Group/InstanceNorm: A = 1 (each group is contiguous).
@@ -19,9 +20,8 @@
 //   EVAL: mean, var, weight (HAS_WEIGHT), bias (HAS_BIAS) · RUNNING: stats, numBatchesTracked (HAS_COUNT, i32, rw).
 //   Optional bindings are numbered by the WEIGHT_BINDING / BIAS_BINDING defines.
 // Defines: STATS | FORWARD | GRAD | EVAL | RUNNING, HAS_WEIGHT, HAS_BIAS, HAS_COUNT, CUMULATIVE,
-//          PER_THREAD (one thread per group, for small groups; else one workgroup of 256 per group).
-// Dispatch: PER_THREAD: ceil(G / 256) workgroups in 2-D; else one workgroup per group (2-D grid);
-//           EVAL: one thread per element; RUNNING: one workgroup.
+//          PER_THREAD / SUBGROUPS (common/rows: a thread or a workgroup per group, and its dispatch).
+// Dispatch: STATS, FORWARD, GRAD: common/rows; EVAL: one thread per element; RUNNING: one workgroup.
 
 struct Params {
   groups: u32,
@@ -136,58 +136,25 @@ fn offsetIn(g: u32, j: u32) -> u32 {
   return (j / p.B) * p.GB + g * p.B + j % p.B;
 }
 
-// Sums across the lanes that share a group: identity with one thread per group, a tree over the
-// workgroup otherwise. Called from uniform control flow (the group is the workgroup's).
-#if PER_THREAD
-const LANES = 1u;
-
-fn groupSum(v: vec2<f32>, lane: u32) -> vec2<f32> {
-  return v;
-}
-#else
-const LANES = 256u;
-var<workgroup> partial: array<vec2<f32>, 256>;
-
-fn groupSum(v: vec2<f32>, lane: u32) -> vec2<f32> {
-  partial[lane] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lane < s) {
-      partial[lane] = partial[lane] + partial[lane + s];
-    }
-    workgroupBarrier();
-  }
-  let t = partial[0];
-  workgroupBarrier();
-  return t;
-}
-#endif
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-#if PER_THREAD
-  let g = threadIndex(wg, nwg, li);
-  let lane = 0u;
-#else
-  let g = wg.x + wg.y * nwg.x;
-  let lane = li;
-#endif
+@compute @workgroup_size(ROW_WORKGROUP)
+fn main(rg: RowGroup, rl: RowLane) {
+  let g = rowOf(rg, rl);
   if (g >= p.groups) {
     return;
   }
+  let lane = laneOf(rl);
   let count = f32(p.n);
   var s = 0.0;
   for (var j = lane; j < p.n; j += LANES) {
     s += x[offsetIn(g, j)];
   }
-  let mean = groupSum(vec2<f32>(s, 0.0), lane).x / count;
+  let mean = rowSum(vec4<f32>(s, 0.0, 0.0, 0.0), rg, rl).x / count;
   var q = 0.0;
   for (var j = lane; j < p.n; j += LANES) {
     let d = x[offsetIn(g, j)] - mean;
     q += d * d;
   }
-  let variance = groupSum(vec2<f32>(q, 0.0), lane).x / count;
+  let variance = rowSum(vec4<f32>(q, 0.0, 0.0, 0.0), rg, rl).x / count;
 
 #if STATS
   if (lane == 0u) {
@@ -210,7 +177,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let gh = affine(gy[o], o);
     acc += vec2<f32>(gh, gh * (x[o] - mean) * r);
   }
-  let means = groupSum(acc, lane) / count;
+  let means = rowSum(vec4<f32>(acc, 0.0, 0.0), rg, rl).xy / count;
   for (var j = lane; j < p.n; j += LANES) {
     let o = offsetIn(g, j);
     let gh = affine(gy[o], o);

@@ -21,6 +21,8 @@ struct Params {
   keptRank: u32,
   redRank: u32,
   scale: f32,
+  // 1.0, as a value the compiler cannot see: Kahan's compensation below is scaled by it.
+  one: f32,
   keptShape: array<vec4<u32>, 2>,
   keptStrides: array<vec4<u32>, 2>,
   redShape: array<vec4<u32>, 2>,
@@ -122,6 +124,7 @@ fn threadShare(base: u32, li: u32) -> Acc {
 }
 
 #if PER_THREAD
+#if COMPENSATED
 // A compensated running sum: the total and the low-order part the last addition lost.
 struct Kahan {
   total: T,
@@ -131,8 +134,12 @@ struct Kahan {
 fn kahanAdd(s: Kahan, v: T) -> Kahan {
   let y = v - s.lost;
   let t = s.total + y;
-  return Kahan(t, (t - s.total) - y);
+  // (t - total) - y is 0 in exact arithmetic, and a compiler that reassociates floats (NVIDIA's
+  // Vulkan driver does) drops it, leaving a plain running sum. Scaling t by p.one, a 1.0 known
+  // only at run time, keeps the rounding error computed; the product is exact.
+  return Kahan(t, (t * p.one - s.total) - y);
 }
+#endif
 
 // 64 threads per workgroup: a software adapter runs a workgroup on one core, and a bias gradient
 // has only a few hundred outputs.

@@ -1,10 +1,9 @@
-//! include common/index
+//! include common/rows
 // softmax / logSoftmax along one axis of x viewed as [outer, n, inner]: rows are (outer, inner)
 // pairs, elements of row r at (r / inner) * n * inner + r % inner + k * inner.
 // Stable: m = max_k x_k; y_k = exp(x_k - m) / Σ exp(x_j - m), or (x_k - m) - log Σ exp(x_j - m).
-// Bindings: 0 Params, 1 out, 2 x.  Defines: T, LOG, PER_THREAD (one thread per row, for short rows;
-// else one workgroup of 256 per row with tree reductions).
-// Dispatch: PER_THREAD: ceil(rows / 256) workgroups in 2-D; else one workgroup per row (2-D grid).
+// Bindings: 0 Params, 1 out, 2 x.  Defines: T, LOG, PER_THREAD / SUBGROUPS (common/rows: a thread
+// or a workgroup per row, and its dispatch).
 
 struct Params {
   rows: u32,
@@ -28,69 +27,26 @@ fn result(v: f32, m: f32, s: f32) -> f32 {
 #endif
 }
 
-#if PER_THREAD
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let r = threadIndex(wg, nwg, li);
+@compute @workgroup_size(ROW_WORKGROUP)
+fn main(rg: RowGroup, rl: RowLane) {
+  let r = rowOf(rg, rl);
   if (r >= p.rows) {
     return;
   }
+  let lane = laneOf(rl);
   let base = rowBase(r);
   var m = -3.4028234663852886e38;
-  for (var k = 0u; k < p.n; k++) {
+  for (var k = lane; k < p.n; k += LANES) {
     m = max(m, x[base + k * p.inner]);
   }
+  m = rowMax(m, rg, rl);
   var s = 0.0;
-  for (var k = 0u; k < p.n; k++) {
+  for (var k = lane; k < p.n; k += LANES) {
     s += exp(x[base + k * p.inner] - m);
   }
-  for (var k = 0u; k < p.n; k++) {
+  s = rowSum(vec4<f32>(s, 0.0, 0.0, 0.0), rg, rl).x;
+  for (var k = lane; k < p.n; k += LANES) {
     let i = base + k * p.inner;
     out[i] = result(x[i], m, s);
   }
 }
-#else
-var<workgroup> partial: array<f32, 256>;
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let r = wg.x + wg.y * nwg.x;
-  if (r >= p.rows) {
-    return;
-  }
-  let base = rowBase(r);
-  var m = -3.4028234663852886e38;
-  for (var k = li; k < p.n; k += 256u) {
-    m = max(m, x[base + k * p.inner]);
-  }
-  partial[li] = m;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (li < s) {
-      partial[li] = max(partial[li], partial[li + s]);
-    }
-    workgroupBarrier();
-  }
-  m = partial[0];
-  workgroupBarrier();
-  var sum = 0.0;
-  for (var k = li; k < p.n; k += 256u) {
-    sum += exp(x[base + k * p.inner] - m);
-  }
-  partial[li] = sum;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (li < s) {
-      partial[li] = partial[li] + partial[li + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  for (var k = li; k < p.n; k += 256u) {
-    let i = base + k * p.inner;
-    out[i] = result(x[i], m, total);
-  }
-}
-#endif

@@ -14,6 +14,10 @@ test.runIf(backends.includes('webgpu'))('init reports the adapter, its limits an
   expect(info.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
   expect(typeof info.isFallback).toBe('boolean');
   if (/swiftshader/i.test(JSON.stringify(info.adapter))) expect(info.isFallback).toBe(true);
+  // Subgroups only where the device was given the feature; the kernels it can run include the tiled one.
+  expect(info.subgroups).toBe((getBackend('webgpu') as WebGPUBackend).subgroups);
+  if (info.subgroups) expect(info.features).toContain('subgroups');
+  expect(info.matmulKernels).toContain('tiled');
 });
 
 test.runIf(backends.includes('webgpu'))('a tensor over the binding-size limit fails with an error naming the limit', async () => {

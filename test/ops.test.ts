@@ -61,7 +61,22 @@ test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argm
 
 // The workgroup path's sums: through subgroups (where the device has them) and through the tree.
 const subgroupSums = backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend).subgroups;
-test.runIf(backends.includes('webgpu')).each((['sum', 'mean'] as const).flatMap((name) => (subgroupSums ? [true, false] : [false]).map((sub) => [name, sub] as const)))(
+const subgroupChoices = subgroupSums ? [true, false] : [false];
+
+// The kernels built on shaders/common/rows.wgsl, on their workgroup path with either combine.
+test.runIf(backends.includes('webgpu')).each((['softmax', 'logSoftmax', 'crossEntropy', 'crossEntropyGrad', 'norm', 'normGrad',
+  'normStats', 'validMean', 'validMeanGrad'] as const).flatMap((name) => subgroupChoices.map((sub) => [name, sub] as const)))(
+  '%s on a workgroup per row, subgroupReductions %s', async (name, sub) => {
+    const gpu = getBackend('webgpu') as WebGPUBackend;
+    const before = { ...gpu.tuning };
+    Object.assign(gpu.tuning, { reduceWorkgroups: true, subgroupReductions: sub });
+    try {
+      expect(await checkOp(name, 'webgpu')).toEqual([]);
+    } finally {
+      Object.assign(gpu.tuning, before);
+    }
+  });
+test.runIf(backends.includes('webgpu')).each((['sum', 'mean'] as const).flatMap((name) => subgroupChoices.map((sub) => [name, sub] as const)))(
   '%s on a workgroup per output, subgroupReductions %s', async (name, sub) => {
     const gpu = getBackend('webgpu') as WebGPUBackend;
     const before = { ...gpu.tuning };

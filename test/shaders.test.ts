@@ -47,7 +47,8 @@ test.runIf(backends.includes('webgpu'))('every shader variant compiles on the We
   const { device } = getBackend('webgpu') as WebGPUBackend;
   const errors: string[] = [];
   // Kernels that use subgroups compile only on a device with the feature.
-  for (const v of variants.filter((x) => !(x.defines as Record<string, unknown>).SUBGROUP || device.features.has('subgroups'))) {
+  const usesSubgroups = ({ defines }: { defines: Record<string, unknown> }) => Boolean(defines.SUBGROUP || defines.SUBGROUPS);
+  for (const v of variants.filter((x) => !usesSubgroups(x) || device.features.has('subgroups'))) {
     const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
     const info = await device.createShaderModule({ code }).getCompilationInfo();
     for (const m of info.messages) {

@@ -24,6 +24,8 @@ export interface BackendInfo {
   features: string[];
   /** WebGPU: the matmul kernels this adapter can run (see `tuning().matmulKernel`). */
   matmulKernels?: string[];
+  /** WebGPU: whether the device has subgroups (with subgroup_id), which reductions use (`tuning().subgroupReductions`). */
+  subgroups?: boolean;
 }
 
 export interface Backend {

@@ -28,7 +28,7 @@ import type { Tensor } from '../tensor';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, InputSpec, OpDef, Sample, TensorMeta } from './op-def';
 import { onesLike } from '../create';
-import { rowsPerThread } from './reduce';
+import { ROW_PATHS, rowKernel, workgroupSubgroups, type RowPath } from './reduce';
 
 export interface CrossEntropyAttrs {
   /** Hard labels equal to this contribute loss 0 and gradient 0 (PyTorch's default is -100). */
@@ -152,23 +152,24 @@ function crossEntropyGpu(grad: boolean, { gpu, inputs, out, attrs }: GpuKernelAr
   const [x, labels] = inputs;
   const { outer, n, inner } = classLayout(x.shape);
   const rows = outer * inner;
-  const perThread = rowsPerThread(gpu, n);
+  const { path, workgroups } = rowKernel(gpu, rows, n);
   gpu.dispatch({
     label: grad ? 'crossEntropyGrad' : 'crossEntropy',
     shader: 'cross-entropy',
-    defines: crossEntropyDefines(grad, labels.dtype !== 'i32', attrs.logProbs ?? false, perThread),
+    defines: crossEntropyDefines(grad, labels.dtype !== 'i32', attrs.logProbs ?? false, path),
     uniforms: new Uniforms().u32(rows).u32(n).u32(inner).i32(attrs.ignoreIndex),
     bindings: [out.buffer, ...inputs.map((t) => t.buffer)],
-    ...(perThread ? { threads: rows } : { workgroups: rows <= 65535 ? [rows] : [65535, Math.ceil(rows / 65535)] }),
+    workgroups,
   });
 }
 
-const crossEntropyDefines = (GRAD: boolean, SOFT: boolean, LOG_PROBS: boolean, PER_THREAD: boolean) =>
-  ({ VALID_MEAN: false, GRAD, SOFT, LOG_PROBS, PER_THREAD, LABEL_T: SOFT ? 'f32' : 'i32' });
-const validMeanDefines = (GRAD: boolean) => ({ VALID_MEAN: true, GRAD, SOFT: false, LOG_PROBS: false, PER_THREAD: false, LABEL_T: 'i32' });
+const crossEntropyDefines = (GRAD: boolean, SOFT: boolean, LOG_PROBS: boolean, path: RowPath) =>
+  ({ VALID_MEAN: false, GRAD, SOFT, LOG_PROBS, ...path, LABEL_T: SOFT ? 'f32' : 'i32' });
+// One workgroup over all rows: the workgroup path of common/rows.
+const validMeanDefines = (GRAD: boolean, SUBGROUPS: boolean) => ({ VALID_MEAN: true, GRAD, SOFT: false, LOG_PROBS: false, PER_THREAD: false, SUBGROUPS, LABEL_T: 'i32' });
 
 const variants = (grad: boolean) => [false, true].flatMap((soft) => [false, true].flatMap((logProbs) =>
-  [false, true].map((perThread) => ({ shader: 'cross-entropy', defines: crossEntropyDefines(grad, soft, logProbs, perThread) }))));
+  ROW_PATHS.map((path) => ({ shader: 'cross-entropy', defines: crossEntropyDefines(grad, soft, logProbs, path) }))));
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -190,7 +191,7 @@ function samples(gy: boolean): Sample<CrossEntropyAttrs>[] {
     { inputs: [{ shape: [4, 3] }, { shape: [4], dtype: 'i32', values: [1, -100, 0, 2] }], attrs: attrs(), note: 'ignoreIndex -100' },
     { inputs: [{ shape: [2, 3], values: [1000, 1001, 1002, -1000, -1001, -1002] }, { shape: [2], dtype: 'i32', values: [0, 2] }],
       attrs: attrs(), note: 'large logits' },
-    { inputs: [{ shape: [2, 100], range: [-4, 4] }, hard([2], 100)], attrs: attrs(), note: 'workgroup path' },
+    { inputs: [{ shape: [2, 300], range: [-4, 4] }, hard([2], 300)], attrs: attrs(), note: 'workgroup path, every lane' },
     { inputs: [{ shape: [2, 70], range: [-4, 4] }, soft([2, 70])], attrs: attrs(), note: 'soft, workgroup path' },
     { inputs: [{ shape: [4, 5], range: [-4, 0] }, hard([4], 5)], attrs: attrs(true), note: 'logProbs (nll)' },
     { inputs: [{ shape: [2, 3, 2], range: [-4, 0] }, soft([2, 3, 2])], attrs: attrs(true), note: 'logProbs, soft' },
@@ -301,7 +302,7 @@ function validMeanGpu(grad: boolean, { gpu, inputs: [a, b], out, attrs }: GpuKer
   gpu.dispatch({
     label: grad ? 'validMeanGrad' : 'validMean',
     shader: 'cross-entropy',
-    defines: validMeanDefines(grad),
+    defines: validMeanDefines(grad, workgroupSubgroups(gpu)),
     uniforms: new Uniforms().u32(numel(labels.shape)).u32(0).u32(0).i32(attrs.ignoreIndex),
     bindings: [out.buffer, src.buffer, labels.buffer],
     workgroups: [1],
@@ -332,7 +333,7 @@ export const validMean: OpDef<ValidMeanAttrs> = {
   vjp: ({ inputs: [, labels], attrs }, gy) => [apply(validMeanGrad, [labels, gy], attrs), null],
   save: 'inputs',
   differentiable: [0],
-  shaderVariants: [{ shader: 'cross-entropy', defines: validMeanDefines(false) }],
+  shaderVariants: [false, true].map((sub) => ({ shader: 'cross-entropy', defines: validMeanDefines(false, sub) })),
   samples: validMeanSamples,
 };
 
@@ -350,6 +351,6 @@ export const validMeanGrad: OpDef<ValidMeanAttrs> = {
   vjp: ({ inputs: [labels], attrs }, v) => [null, apply(validMean, [v, labels], attrs)],
   save: 'inputs',
   differentiable: [1],
-  shaderVariants: [{ shader: 'cross-entropy', defines: validMeanDefines(true) }],
+  shaderVariants: [false, true].map((sub) => ({ shader: 'cross-entropy', defines: validMeanDefines(true, sub) })),
   samples: validMeanSamples.map((s) => ({ ...s, inputs: [s.inputs[1], { shape: [] }] })),
 };

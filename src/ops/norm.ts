@@ -35,7 +35,7 @@ import type { Tensor } from '../tensor';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, InputSpec, OpDef, Sample, ShaderVariant, TensorMeta } from './op-def';
-import { rowsPerThread } from './reduce';
+import { ROW_PATHS, rowKernel, type RowPath } from './reduce';
 
 /** Which elements share statistics: see the file comment. */
 export type NormKind = 'batch' | 'group' | 'layer';
@@ -176,11 +176,11 @@ function normCpu(mode: Mode, { inputs, out, attrs }: CpuKernelArgs<NormAttrs>): 
 
 type GpuMode = 'STATS' | 'FORWARD' | 'GRAD' | 'EVAL' | 'RUNNING';
 
-function normDefines(mode: GpuMode, opts: { weight?: boolean; bias?: boolean; perThread?: boolean; count?: boolean; cumulative?: boolean } = {}) {
+function normDefines(mode: GpuMode, opts: { weight?: boolean; bias?: boolean; path?: RowPath; count?: boolean; cumulative?: boolean } = {}) {
   const first = mode === 'FORWARD' ? 3 : mode === 'GRAD' ? 4 : 5; // after x; after gy; after mean and var
   return {
     STATS: mode === 'STATS', FORWARD: mode === 'FORWARD', GRAD: mode === 'GRAD', EVAL: mode === 'EVAL', RUNNING: mode === 'RUNNING',
-    HAS_WEIGHT: opts.weight ?? false, HAS_BIAS: opts.bias ?? false, PER_THREAD: opts.perThread ?? false,
+    HAS_WEIGHT: opts.weight ?? false, HAS_BIAS: opts.bias ?? false, ...(opts.path ?? { PER_THREAD: false, SUBGROUPS: false }), // EVAL and RUNNING have no rows
     HAS_COUNT: opts.count ?? false, CUMULATIVE: opts.cumulative ?? false,
     WEIGHT_BINDING: first, BIAS_BINDING: first + (opts.weight ? 1 : 0),
   };
@@ -194,22 +194,22 @@ function params(L: NormLayout, eps: number, n = L.n) {
 function normGpu(mode: 'STATS' | 'FORWARD' | 'GRAD', { gpu, inputs, out, attrs }: GpuKernelArgs<NormAttrs>): void {
   const x = inputs[0];
   const L = normLayout(mode, x.shape, attrs);
-  const perThread = rowsPerThread(gpu, L.n);
+  const { path, workgroups } = rowKernel(gpu, L.G, L.n);
   const weight = mode !== 'STATS' && (attrs.weight ?? false);
   const bias = mode === 'FORWARD' && (attrs.bias ?? false);
   gpu.dispatch({
     label: { STATS: 'normStats', FORWARD: 'norm', GRAD: 'normGrad' }[mode],
     shader: 'norm',
-    defines: normDefines(mode, { weight, bias, perThread }),
+    defines: normDefines(mode, { weight, bias, path }),
     uniforms: params(L, attrs.eps),
     bindings: [out.buffer, ...inputs.map((t) => t.buffer)],
-    ...(perThread ? { threads: L.G } : { workgroups: L.G <= 65535 ? [L.G] : [65535, Math.ceil(L.G / 65535)] }),
+    workgroups,
   });
 }
 
 const bools = [false, true];
 const groupVariants = (mode: 'STATS' | 'FORWARD' | 'GRAD'): ShaderVariant[] => bools.flatMap((weight) => bools.flatMap((bias) =>
-  bools.map((perThread) => ({ shader: 'norm', defines: normDefines(mode, { weight: mode !== 'STATS' && weight, bias: mode === 'FORWARD' && bias, perThread }) }))))
+  ROW_PATHS.map((path) => ({ shader: 'norm', defines: normDefines(mode, { weight: mode !== 'STATS' && weight, bias: mode === 'FORWARD' && bias, path }) }))))
   .filter((v, i, all) => all.findIndex((u) => JSON.stringify(u) === JSON.stringify(v)) === i);
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ const layouts: Sample<NormAttrs>[] = [
   sample('batch', [4, 3], {}, 'BatchNorm1d [N, C]'),
   sample('batch', [2, 3, 5], { bias: false }, 'BatchNorm1d [N, C, L], weight only'),
   sample('batch', [3, 2, 2, 2], { weight: false }, 'BatchNorm2d, bias only'),
-  sample('batch', [3, 2, 30], {}, 'batch, workgroup path'),
+  sample('batch', [3, 2, 100], {}, 'batch, workgroup path, every lane'),
   sample('layer', [3, 4], {}, 'LayerNorm'),
   sample('layer', [2, 3, 4], { normalizedRank: 2, bias: false }, 'LayerNorm over 2 dims'),
   sample('layer', [2, 80], { weight: false, bias: false }, 'LayerNorm, no affine, workgroup path'),

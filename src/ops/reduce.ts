@@ -185,6 +185,36 @@ export function rowsPerThread(gpu: WebGPUBackend, n: number): boolean {
   return n <= PER_THREAD_MAX || !gpu.tuning.reduceWorkgroups;
 }
 
+/** The path defines of shaders/common/rows.wgsl: a thread per row, or a workgroup with or without subgroups. */
+export interface RowPath {
+  PER_THREAD: boolean;
+  SUBGROUPS: boolean;
+}
+
+/** Every path, for the shader variant lists. */
+export const ROW_PATHS: readonly RowPath[] = [
+  { PER_THREAD: true, SUBGROUPS: false }, { PER_THREAD: false, SUBGROUPS: false }, { PER_THREAD: false, SUBGROUPS: true },
+];
+
+/** Whether a workgroup's lanes combine through subgroups (common/rows.wgsl's SUBGROUPS; reduce's sums). */
+export function workgroupSubgroups(gpu: WebGPUBackend): boolean {
+  return gpu.tuning.subgroupReductions && gpu.subgroups;
+}
+
+/**
+ * How a kernel that reduces `rows` rows of `n` elements is run (reduce, and the kernels built on
+ * shaders/common/rows.wgsl: softmax, cross-entropy, norms): its path (rowsPerThread; the workgroup
+ * path combines through subgroups where the device has them and `tuning().subgroupReductions` is on)
+ * and its grid (a thread per row in workgroups of 64, or a workgroup per row).
+ */
+export function rowKernel(gpu: WebGPUBackend, rows: number, n: number): { path: RowPath; workgroups: [number, number] } {
+  const perThread = rowsPerThread(gpu, n);
+  return {
+    path: { PER_THREAD: perThread, SUBGROUPS: !perThread && workgroupSubgroups(gpu) },
+    workgroups: grid2(perThread ? Math.ceil(rows / 64) : rows),
+  };
+}
+
 export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<ReduceAttrs>): void {
   const full = layout(x.shape, attrs.axes);
   // Fewer dimensions, same offsets and the same row-major order of the reduced index (argmax):
@@ -198,18 +228,18 @@ export function reduceGpu(kind: Kind, { gpu, inputs: [x], out, attrs }: GpuKerne
   const outN = numel(kept.shape);
   const redN = numel(red.shape);
   if (x.shape.length > MAX_RANK) fail(kind, `tensors of rank ${x.shape.length} exceed the WebGPU limit of ${MAX_RANK}`);
-  const perThread = rowsPerThread(gpu, redN);
-  const subgroups = !perThread && gpu.tuning.subgroupReductions && gpu.subgroups && (kind === 'sum' || kind === 'mean');
+  const { path, workgroups } = rowKernel(gpu, outN, redN);
   const u = new Uniforms().u32(outN).u32(redN).u32(kept.shape.length).u32(red.shape.length)
-    .f32(kind === 'mean' ? 1 / redN : 1)
+    .f32(kind === 'mean' ? 1 / redN : 1).f32(1) // scale, one
     .array(kept.shape, MAX_RANK).array(kept.strides, MAX_RANK).array(red.shape, MAX_RANK).array(red.strides, MAX_RANK);
   gpu.dispatch({
     label: kind,
     shader: 'reduce',
-    defines: reduceDefines(kind, x.dtype, perThread, subgroups),
+    // Only sums combine through subgroups here (the tree also carries argmax's index).
+    defines: reduceDefines(kind, x.dtype, path.PER_THREAD, path.SUBGROUPS && (kind === 'sum' || kind === 'mean')),
     uniforms: u,
     bindings: [out.buffer, x.buffer],
-    workgroups: grid2(perThread ? Math.ceil(outN / 64) : outN),
+    workgroups,
   });
 }
 

@@ -4,7 +4,7 @@ import { normalizeAxis, numel } from '../shape';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype } from './elementwise';
 import type { CpuKernelArgs, GpuKernelArgs, OpDef, Sample, TensorMeta } from './op-def';
-import { rowsPerThread } from './reduce';
+import { ROW_PATHS, rowKernel, type RowPath } from './reduce';
 
 export interface SoftmaxAttrs { axis: number }
 
@@ -44,19 +44,19 @@ function softmaxCpu(log: boolean, { inputs: [x], out, attrs }: CpuKernelArgs<Sof
 function softmaxGpu(log: boolean, { gpu, inputs: [x], out, attrs }: GpuKernelArgs<SoftmaxAttrs>): void {
   const { outer, n, inner } = rows(x.shape, attrs.axis);
   const rowCount = outer * inner;
-  const perThread = rowsPerThread(gpu, n);
+  const { path, workgroups } = rowKernel(gpu, rowCount, n);
   gpu.dispatch({
     label: log ? 'logSoftmax' : 'softmax',
     shader: 'softmax',
-    defines: softmaxDefines(log, perThread),
+    defines: softmaxDefines(log, path),
     uniforms: new Uniforms().u32(rowCount).u32(n).u32(inner),
     bindings: [out.buffer, x.buffer],
-    ...(perThread ? { threads: rowCount } : { workgroups: rowCount <= 65535 ? [rowCount] : [65535, Math.ceil(rowCount / 65535)] }),
+    workgroups,
   });
 }
 
-const softmaxDefines = (LOG: boolean, PER_THREAD: boolean) => ({ T: 'f32', LOG, PER_THREAD });
-const variants = (log: boolean) => [false, true].map((perThread) => ({ shader: 'softmax', defines: softmaxDefines(log, perThread) }));
+const softmaxDefines = (LOG: boolean, path: RowPath) => ({ T: 'f32', LOG, ...path });
+const variants = (log: boolean) => ROW_PATHS.map((path) => ({ shader: 'softmax', defines: softmaxDefines(log, path) }));
 
 /** The shape rule of softmax and logSoftmax (errors name the op that was called). */
 const inferFor = (op: string) => ([x]: TensorMeta[], { axis }: SoftmaxAttrs) => {
@@ -69,7 +69,7 @@ const inferFor = (op: string) => ([x]: TensorMeta[], { axis }: SoftmaxAttrs) => 
 const samples: Sample<SoftmaxAttrs>[] = [
   { inputs: [{ shape: [3, 5], range: [-4, 4] }], attrs: { axis: -1 } },
   { inputs: [{ shape: [2, 4, 3], range: [-4, 4] }], attrs: { axis: 1 } },
-  { inputs: [{ shape: [2, 100], range: [-4, 4] }], attrs: { axis: 1 }, note: 'workgroup path' },
+  { inputs: [{ shape: [2, 300], range: [-4, 4] }], attrs: { axis: 1 }, note: 'workgroup path, every lane' },
   { inputs: [{ shape: [2, 3], values: [1000, 1001, 1002, -1000, -1001, -1002] }], attrs: { axis: 1 }, note: 'large logits' },
 ];
 

@@ -154,7 +154,7 @@ export class WebGPUBackend implements Backend {
       if (typeof v === 'number') limits[k] = v;
     }
     return { name: 'webgpu', adapter: this.adapterInfo, isFallback: this.isSoftware, limits, features: [...this.device.features],
-      matmulKernels: [...this.matmulKernels] };
+      matmulKernels: [...this.matmulKernels], subgroups: this.subgroups };
   }
 
   // ------------------------------------------------------------------------------------------
