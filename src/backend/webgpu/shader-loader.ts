@@ -19,6 +19,47 @@ export function shaderKey(name: string, defines: Defines): string {
   return `${name}|${keys.map((k) => `${k}=${defines[k]}`).join(';')}`;
 }
 
+/**
+ * A map keyed by (shader, defines) that builds no string: a trie over the defines' names and values
+ * in insertion order. Every dispatch looks its pipeline up, and a sorted key string cost ~30% of a
+ * small op's host time (building it, then hashing it afresh). The same defines written in another
+ * order are another entry (the same code, compiled twice); each op builds its defines one way.
+ */
+export class DefinesMap<V> {
+  private root = new Map<unknown, Map<unknown, unknown>>();
+
+  get(shader: string, defines: Defines): V | undefined {
+    return this.leaf(shader, defines, false)?.get(LEAF) as V | undefined;
+  }
+
+  set(shader: string, defines: Defines, value: V): void {
+    this.leaf(shader, defines, true)!.set(LEAF, value);
+  }
+
+  delete(shader: string, defines: Defines): void {
+    this.leaf(shader, defines, false)?.delete(LEAF);
+  }
+
+  private leaf(shader: string, defines: Defines, create: boolean): Map<unknown, unknown> | undefined {
+    let node: Map<unknown, unknown> | undefined = this.root;
+    const step = (key: unknown) => {
+      let next = node!.get(key) as Map<unknown, unknown> | undefined;
+      if (!next && create) node!.set(key, (next = new Map()));
+      node = next;
+    };
+    step(shader);
+    for (const name in defines) {
+      if (!node) return undefined;
+      step(name);
+      if (!node) return undefined;
+      step(defines[name]);
+    }
+    return node;
+  }
+}
+
+const LEAF = Symbol('leaf');
+
 export function loadShader(name: string, defines: Defines): string {
   const key = shaderKey(name, defines);
   let code = cache.get(key);

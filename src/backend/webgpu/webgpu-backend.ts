@@ -13,7 +13,7 @@ import type { Backend, BackendInfo, Storage } from '../backend';
 import type { DType, TypedArray } from '../../dtype';
 import { DeviceLostError, GpuError, WebtrainError } from '../../errors';
 import { acquireDevice, type AcquiredDevice } from './device';
-import { loadShader, shaderKey, type Defines } from './shader-loader';
+import { DefinesMap, loadShader, shaderKey, type Defines } from './shader-loader';
 import type { Uniforms } from './uniforms';
 import type { BufferSlice } from '../../ops/op-def';
 import { MATMUL_KERNELS, type MatmulKernel, type MatmulTable, type MatmulTile } from '../../ops/matmul';
@@ -89,7 +89,7 @@ export class WebGPUBackend implements Backend {
   private recent = new Map<number, GPUBuffer[]>();
   private pooledByteCount = 0;
   /** Compiled pipelines with their explicit bind group layout (binding 0, the uniforms, at a dynamic offset). */
-  private pipelines = new Map<string, CompiledPipeline>();
+  private pipelines = new DefinesMap<CompiledPipeline>();
   /**
    * Bind groups by (pipeline, uniform arena, storage buffers and ranges). A training step binds the
    * same pooled buffers in the same order every step, so after the first step createBindGroup (a
@@ -363,8 +363,7 @@ export class WebGPUBackend implements Backend {
   }
 
   private pipeline(label: string, shader: string, defines: Defines) {
-    const key = shaderKey(shader, defines);
-    const cached = this.pipelines.get(key);
+    const cached = this.pipelines.get(shader, defines);
     if (cached) return cached;
     const code = loadShader(shader, defines);
     this.device.pushErrorScope('validation');
@@ -373,14 +372,14 @@ export class WebGPUBackend implements Backend {
     const pipeline = this.device.createComputePipeline({
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label,
     });
-    const entry: CompiledPipeline = { pipeline, layout, id: this.pipelines.size };
+    const entry: CompiledPipeline = { pipeline, layout, id: this.stats.pipelines };
     this.device.popErrorScope().then((e) => {
       if (!e) return;
-      this.pipelines.delete(key);
+      this.pipelines.delete(shader, defines);
       // Replaces any generic error that the invalid pipeline caused downstream: this one names the cause.
       this.asyncError = new GpuError(`${label}: the '${shader}' kernel failed to compile (${shaderKey(shader, defines)}): ${e.message}`);
     });
-    this.pipelines.set(key, entry);
+    this.pipelines.set(shader, defines, entry);
     this.stats.pipelines++;
     return entry;
   }
