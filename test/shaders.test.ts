@@ -12,7 +12,7 @@ import { OPTIMIZER_SHADER_VARIANTS } from '../src/optim/kernels';
 import { ACCUMULATE, copyVariants } from '../src/ops/movement';
 import { NUMERICS_SHADER_VARIANT } from '../src/debug';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
-import { preprocess } from '../src/backend/webgpu/shader-loader';
+import { DefinesMap, preprocess } from '../src/backend/webgpu/shader-loader';
 import { getBackend } from '../src/runtime';
 import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
 import { availableBackends } from './setup-backends';
@@ -57,4 +57,26 @@ test.runIf(backends.includes('webgpu'))('every shader variant compiles on the We
   }
   expect(errors).toEqual([]);
   expect(variants.length).toBeGreaterThan(100);
+});
+
+// The pipeline cache's key: (shader, defines) by names and values, without a key string.
+test('DefinesMap tells defines apart by shader, name and value, and forgets deleted entries', () => {
+  const m = new DefinesMap<number>();
+  m.set('reduce', { T: 'f32', SUM: true, PER_THREAD: false }, 1);
+  m.set('reduce', { T: 'f32', SUM: true, PER_THREAD: true }, 2);
+  m.set('reduce', { T: 'f32', SUM: true }, 3);
+  m.set('softmax', { T: 'f32', SUM: true, PER_THREAD: false }, 4);
+  m.set('reduce', { T: 'i32', SUM: true, PER_THREAD: false }, 5);
+  expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: false })).toBe(1);
+  expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: true })).toBe(2);
+  expect(m.get('reduce', { T: 'f32', SUM: true })).toBe(3);
+  expect(m.get('softmax', { T: 'f32', SUM: true, PER_THREAD: false })).toBe(4);
+  expect(m.get('reduce', { T: 'i32', SUM: true, PER_THREAD: false })).toBe(5);
+  // Same values under other names, or a prefix of a stored entry's defines: not found.
+  expect(m.get('reduce', { T: 'f32', MAX: true, PER_THREAD: false })).toBeUndefined();
+  expect(m.get('reduce', { T: 'f32' })).toBeUndefined();
+  expect(m.get('matmul', {})).toBeUndefined();
+  m.delete('reduce', { T: 'f32', SUM: true, PER_THREAD: true });
+  expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: true })).toBeUndefined();
+  expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: false })).toBe(1);
 });
