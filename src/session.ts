@@ -85,8 +85,9 @@ export function stats(): { dispatches: number; submits: number; pipelines: numbe
  * `autotuneMatmul()` measures them); with neither, the tile is chosen per shape by a heuristic;
  * `splitK: false` keeps small outputs with a long K in one workgroup per tile; `reduceWorkgroups`
  * (on for GPUs) reduces long rows (sums, maxima, softmax, cross-entropy, norms) with a workgroup per
- * row instead of a thread, and `subgroupReductions` (on; used where the device has subgroups) sums
- * within subgroups there (the reduce kernel).
+ * row instead of a thread, and `subgroupReductions` (on; used where the device has subgroups:
+ * `wt.backend().subgroups`) combines a row's partial sums and maxima within subgroups there instead
+ * of a tree in workgroup memory.
  */
 export function tuning(): WebGPUBackend['tuning'] {
   if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');

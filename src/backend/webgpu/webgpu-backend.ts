@@ -71,9 +71,9 @@ export class WebGPUBackend implements Backend {
    * workgroup-memory tiles: the subgroup kernel where subgroups are 4 lanes (SwiftShader's SIMD
    * width; ~3x the untiled kernel there), else the untiled one (6x the tiled one for 256x32x32).
    * Long rows (reductions, softmax, cross-entropy, norms; see rowsPerThread) take a workgroup per
-   * row on GPUs (`reduceWorkgroups`; the reduce kernel's sums through subgroup operations where the
-   * device has them, `subgroupReductions`), one thread per row on software adapters (barriers
-   * again). Mutable so tests can run each variant on any adapter.
+   * row on GPUs (`reduceWorkgroups`; the lanes' partial sums and maxima combined through subgroup
+   * operations where the device has them, `subgroupReductions`), one thread per row on software
+   * adapters (barriers again). Mutable so tests can run each variant on any adapter.
    */
   readonly tuning: {
     matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean;
