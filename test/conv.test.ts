@@ -343,15 +343,61 @@ function referencePoolAdjoint(shape: number[], outShape: number[], gy: number[],
 
 // Software adapters sum weight gradients one thread per sum; run the workgroup kernel here too (as
 // ops.test.ts does for matmul's variants).
+// (Groups of 1 run as im2col + matmul: the implicit kernel is forced for this.)
 test.runIf(backends.includes('webgpu')).each(['conv2d', 'conv2dBackwardWeight'] as const)(
   '%s on WebGPU with workgroup-reduced weight gradients (the variant hardware GPUs take)', async (name) => {
-    conv2dTuning.softwarePerThread = false;
+    Object.assign(conv2dTuning, { softwarePerThread: false, gemm: false });
     try {
       expect(await checkOp(name, 'webgpu')).toEqual([]);
     } finally {
-      conv2dTuning.softwarePerThread = true;
+      Object.assign(conv2dTuning, { softwarePerThread: true, gemm: true });
     }
   });
+
+// Groups of 1 take im2col + matmul by default; the implicit kernel runs them when that is off.
+test.runIf(backends.includes('webgpu')).each(['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const)(
+  '%s on WebGPU with the implicit kernel for groups of 1 (conv2dTuning.gemm off)', async (name) => {
+    conv2dTuning.gemm = false;
+    try {
+      expect(await checkOp(name, 'webgpu')).toEqual([]);
+    } finally {
+      conv2dTuning.gemm = true;
+    }
+  });
+
+// Which kernel runs: im2col + matmul (+ the bias pass) while the batch's patch matrices fit
+// gemmMaxBytes, the one implicit kernel past it and for other groups; the results agree.
+test.runIf(backends.includes('webgpu'))('conv2d takes im2col + matmul within gemmMaxBytes, the implicit kernel past it', async () => {
+  await wt.init({ backend: 'webgpu' });
+  const x = wt.randn([2, 3, 6, 5], { seed: 41 });
+  const w = wt.randn([4, 3, 3, 3], { seed: 42 });
+  const b = wt.randn([4], { seed: 43 });
+  const run = async (maxBytes: number, groups = 1, weight = w, bias = b) => {
+    const before = conv2dTuning.gemmMaxBytes;
+    conv2dTuning.gemmMaxBytes = maxBytes;
+    try {
+      wt.flush();
+      const start = wt.stats().dispatches;
+      const y = F.conv2d(x, weight, bias, { padding: 1, groups });
+      const dispatches = wt.stats().dispatches - start;
+      const data = Array.from(await y.data());
+      y.dispose();
+      return { dispatches, data };
+    } finally {
+      conv2dTuning.gemmMaxBytes = before;
+    }
+  };
+  const patches = 2 * 3 * 3 * 3 * 6 * 5 * 4; // [N, C·KH·KW, OH·OW] f32
+  const gemm = await run(patches);
+  const implicit = await run(patches - 4);
+  expect(gemm.dispatches).toBe(3);
+  expect(implicit.dispatches).toBe(1);
+  for (let i = 0; i < gemm.data.length; i++) expect(gemm.data[i]).toBeCloseTo(implicit.data[i], 4);
+  const depthwise = wt.randn([3, 1, 3, 3], { seed: 44 });
+  const b3 = wt.randn([3], { seed: 45 });
+  expect((await run(patches, 3, depthwise, b3)).dispatches).toBe(1);
+  for (const t of [x, w, b, depthwise, b3]) t.dispose();
+});
 
 describe('cpu, float64', () => {
   test('gradients of gradients through conv2d, maxPool2d and avgPool2d match finite differences', async () => {

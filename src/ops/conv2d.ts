@@ -10,16 +10,20 @@
  * CPU: im2col (the cpg·kH·kW × oH·oW patch matrix of one image and group) and the packed float64
  * GEMM of matmul.ts, so the convolution runs at matmul speed and skips the zeros of MNIST pixels
  * and of ReLU / max-pool gradients; each output is one float64 sum, rounded once when stored.
- * WebGPU (shaders/conv2d.wgsl): implicit GEMM, one thread per pixel and block of 4 channels; the
- * weight gradient, whose sums run over the batch and the whole output plane, takes a workgroup per
- * sum when those are long (on hardware GPUs; see conv2dTuning).
+ * WebGPU, groups of 1 (the common convolution): the same GEMM form through the matmul kernels, the
+ * patch matrices of the whole batch built and folded back by shaders/im2col.wgsl (convGemmGpu): on
+ * an H100 the implicit kernel's passes took 3–14× the time of these GEMMs. Other groups, and batches
+ * whose patch matrices would exceed conv2dTuning.gemmMaxBytes: shaders/conv2d.wgsl, implicit GEMM,
+ * one thread per pixel and block of 4 channels; its weight gradient, whose sums run over the batch
+ * and the whole output plane, takes a workgroup per sum when those are long (on hardware GPUs).
  */
 import { fail, fmtShape } from '../errors';
 import { apply } from '../runtime';
 import { Uniforms } from '../backend/webgpu/uniforms';
 import { checkDtype, checkSameDtype } from './elementwise';
-import { gemmPackedCpu, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
-import type { GpuTensor, OpDef, Sample, TensorMeta } from './op-def';
+import { gemmPackedCpu, matmul, packCpuA, packCpuB, releaseCpuScratch } from './matmul';
+import { reduceGpu } from './reduce';
+import type { GpuTensor, OpDef, Sample, ShaderVariant, TensorMeta } from './op-def';
 import type { WebGPUBackend } from '../backend/webgpu/webgpu-backend';
 
 /** A pair of per-dimension values: [height, width]. */
@@ -49,11 +53,18 @@ export interface Conv2dBackwardWeightAttrs extends Conv2dAttrs {
  * Weight-gradient sums over more than `perThreadTerms` (image, output pixel) terms take a workgroup
  * each, tree-reduced, except on software adapters when `softwarePerThread`: SwiftShader emulates
  * workgroup barriers at a high cost, and one thread per sum is ~3x faster there ([8, 16, 28, 28] → 32).
+ * `gemm`: groups of 1 run as im2col + matmul (convGemmGpu) while the batch's patch matrices take at
+ * most `gemmMaxBytes` (and fit a storage binding).
  */
-export const conv2dTuning = { perThreadTerms: 256, softwarePerThread: true };
+export const conv2dTuning = { perThreadTerms: 256, softwarePerThread: true, gemm: true, gemmMaxBytes: 256 * 2 ** 20 };
 
 /** Channels per thread when a group has at least that many (see shaders/conv2d.wgsl). */
 const BLOCK_SIZE = 4;
+
+/** The passes of shaders/im2col.wgsl (convGemmGpu). */
+type PatchPass = 'IM2COL' | 'COL2IM' | 'ADD_BIAS';
+const patchDefines = (mode: PatchPass) => ({ IM2COL: mode === 'IM2COL', COL2IM: mode === 'COL2IM' });
+const PATCH_VARIANTS: ShaderVariant[] = (['IM2COL', 'COL2IM', 'ADD_BIAS'] as const).map((mode) => ({ shader: 'im2col', defines: patchDefines(mode) }));
 
 /** Every size the kernels need: input [N, C, H, W], weight [OC, cpg, KH, KW], output [N, OC, OH, OW]. */
 export interface ConvGeometry {
@@ -163,7 +174,8 @@ export const conv2d: OpDef<Conv2dAttrs> = {
     return b ? [gx, gw, needsGrad[2] ? gy.sum([0, 2, 3]) : null] : [gx, gw];
   },
   save: 'inputs',
-  shaderVariants: [false, true].flatMap((bias) => [false, true].map((block) => ({ shader: 'conv2d', defines: convDefines('FORWARD', { bias, block }) }))),
+  shaderVariants: [...[false, true].flatMap((bias) => [false, true].map((block) => ({ shader: 'conv2d', defines: convDefines('FORWARD', { bias, block }) }))),
+    ...PATCH_VARIANTS],
   samples: convSamples(),
 };
 
@@ -382,6 +394,10 @@ function convDefines(pass: ConvPass, { bias = false, perThread = true, block = f
  * (BACKWARD_INPUT), times the pixels (FORWARD: output, BACKWARD_INPUT: input) or kernel taps.
  */
 function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTensor, inputs: GpuTensor[], bias = false): void {
+  if (gemmFits(gpu, g)) {
+    convGemmGpu(gpu, pass, g, out, inputs, bias);
+    return;
+  }
   const perGroup = pass === 'BACKWARD_INPUT' ? g.cpg : g.opg;
   const block = perGroup >= BLOCK_SIZE;
   const blocks = block ? Math.ceil(perGroup / BLOCK_SIZE) : perGroup;
@@ -399,6 +415,65 @@ function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTe
     bindings: [out.buffer, ...inputs.map((t) => t.buffer)],
     ...(perThread ? { threads: count } : { workgroups: count <= 65535 ? [count] : [65535, Math.ceil(count / 65535)] }),
   });
+}
+
+/** Bytes of the batch's patch matrices [N, C·KH·KW, OH·OW]. */
+const patchBytes = (g: ConvGeometry) => g.N * g.C * g.KH * g.KW * g.OH * g.OW * 4;
+
+/** Whether a pass runs as im2col + matmul (see conv2dTuning). */
+export function gemmFits(gpu: WebGPUBackend, g: ConvGeometry): boolean {
+  const bytes = patchBytes(g);
+  return conv2dTuning.gemm && g.groups === 1 && bytes <= conv2dTuning.gemmMaxBytes && bytes <= gpu.device.limits.maxStorageBufferBindingSize;
+}
+
+/**
+ * A pass as GEMMs over the patch matrices cols[n] [CK, P] (CK = C·KH·KW, P = OH·OW) and the weight
+ * as W [OC, CK]:  FORWARD y[n] = W · cols[n] (+ bias per row);  BACKWARD_INPUT cols'[n] = Wᵀ · gy[n],
+ * folded back into gx (col2im);  BACKWARD_WEIGHT gw = Σ_n gy[n] · cols[n]ᵀ (a batched product, then
+ * its sum over n). NCHW tensors are these matrices already: y [N, OC, P], gy likewise.
+ */
+function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTensor, inputs: GpuTensor[], bias: boolean): void {
+  const CK = g.C * g.KH * g.KW;
+  const P = g.OH * g.OW;
+  const bytes = patchBytes(g);
+  const storage = gpu.alloc(bytes, 'conv2d patches');
+  const cols: GpuTensor = { shape: [g.N, CK, P], dtype: 'f32', buffer: { storage, byteOffset: 0, byteLength: bytes } };
+  const asMatrices = (t: GpuTensor, shape: number[]): GpuTensor => ({ shape, dtype: 'f32', buffer: t.buffer });
+  const patchPass = (mode: PatchPass, target: GpuTensor, source: GpuTensor, count: number) => gpu.dispatch({
+    label: { IM2COL: 'conv2d im2col', COL2IM: 'conv2d col2im', ADD_BIAS: 'conv2d bias' }[mode],
+    shader: 'im2col', defines: patchDefines(mode),
+    uniforms: new Uniforms().u32(count).u32(g.C).u32(g.H).u32(g.W).u32(g.OH).u32(g.OW).u32(g.KH).u32(g.KW)
+      .u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw).u32(g.OC),
+    bindings: [target.buffer, source.buffer],
+    threads: count,
+  });
+  const weight = (w: GpuTensor) => asMatrices(w, [g.OC, CK]);
+  if (pass === 'FORWARD') {
+    const [x, w, b] = inputs;
+    patchPass('IM2COL', cols, x, g.N * CK * P);
+    matmul.webgpu!({ gpu, inputs: [weight(w), cols], out: asMatrices(out, [g.N, g.OC, P]), attrs: {} });
+    if (bias) patchPass('ADD_BIAS', out, b, g.N * g.OC * P);
+  } else if (pass === 'BACKWARD_INPUT') {
+    const [gy, w] = inputs;
+    matmul.webgpu!({ gpu, inputs: [weight(w), asMatrices(gy, [g.N, g.OC, P])], out: cols, attrs: { transA: true } });
+    patchPass('COL2IM', out, cols, g.N * g.C * g.H * g.W);
+  } else {
+    const [x, gy] = inputs;
+    patchPass('IM2COL', cols, x, g.N * CK * P);
+    const gy3 = asMatrices(gy, [g.N, g.OC, P]);
+    if (g.N === 1) {
+      matmul.webgpu!({ gpu, inputs: [gy3, cols], out: asMatrices(out, [1, g.OC, CK]), attrs: { transB: true } });
+    } else {
+      // One [OC, CK] product per image, then their sum: a [N, OC, CK] scratch (small beside cols).
+      const perImageBytes = g.N * g.OC * CK * 4;
+      const perImage = gpu.alloc(perImageBytes, 'conv2d weight gradients');
+      const products: GpuTensor = { shape: [g.N, g.OC * CK], dtype: 'f32', buffer: { storage: perImage, byteOffset: 0, byteLength: perImageBytes } };
+      matmul.webgpu!({ gpu, inputs: [gy3, cols], out: asMatrices(products, [g.N, g.OC, CK]), attrs: { transB: true } });
+      reduceGpu('sum', { gpu, inputs: [products], out: asMatrices(out, [g.OC * CK]), attrs: { axes: [0], keepdim: false } });
+      gpu.free(perImage);
+    }
+  }
+  gpu.free(storage);
 }
 
 // ---------------------------------------------------------------------------------------------
