@@ -1,4 +1,5 @@
 //! include common/index
+//! include common/conv-params
 // 2-D convolution on NCHW tensors and its two gradients (src/ops/conv2d.ts), as implicit GEMM: no
 // patch matrix is built, each thread walks its own window. Input x [N, inC, inH, inW], weight
 // [outC, cpg, kH, kW] (cpg = inC / groups, opg = outC / groups), output [N, outC, outH, outW];
@@ -23,29 +24,6 @@
 // Defines: FORWARD | BACKWARD_INPUT | BACKWARD_WEIGHT, HAS_BIAS, PER_THREAD, BLOCK, BLOCK_SIZE, ACC.
 // Dispatch: one thread per (pixel, channel block) (`count` threads, 256-thread workgroups in a 2-D
 //   grid); BACKWARD_WEIGHT without PER_THREAD: one workgroup per (tap, channel block) (2-D grid).
-
-struct Params {
-  count: u32,
-  batch: u32,
-  inC: u32,
-  inH: u32,
-  inW: u32,
-  outC: u32,
-  outH: u32,
-  outW: u32,
-  kH: u32,
-  kW: u32,
-  strideH: u32,
-  strideW: u32,
-  padH: u32,
-  padW: u32,
-  dilH: u32,
-  dilW: u32,
-  cpg: u32,
-  opg: u32,
-  groups: u32,
-  blocks: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

@@ -388,6 +388,13 @@ function convDefines(pass: ConvPass, { bias = false, perThread = true, block = f
   };
 }
 
+/** shaders/common/conv-params.wgsl's Params: `count` threads, the geometry, channel blocks per group. */
+function convUniforms(g: ConvGeometry, count: number, blocks = 0): Uniforms {
+  return new Uniforms().u32(count).u32(g.N).u32(g.C).u32(g.H).u32(g.W).u32(g.OC).u32(g.OH).u32(g.OW)
+    .u32(g.KH).u32(g.KW).u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw).u32(g.cpg).u32(g.opg)
+    .u32(g.groups).u32(blocks);
+}
+
 /**
  * One dispatch of a pass. Threads (or workgroups) cover, per group, blocks of channels of the
  * dimension the pass does not sum over: output channels (FORWARD, BACKWARD_WEIGHT) or input channels
@@ -409,9 +416,7 @@ function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTe
   const label = { FORWARD: 'conv2d', BACKWARD_INPUT: 'conv2dBackwardInput', BACKWARD_WEIGHT: 'conv2dBackwardWeight' }[pass];
   gpu.dispatch({
     label, shader: 'conv2d', defines: convDefines(pass, { bias, perThread, block }),
-    uniforms: new Uniforms().u32(count).u32(g.N).u32(g.C).u32(g.H).u32(g.W).u32(g.OC).u32(g.OH).u32(g.OW)
-      .u32(g.KH).u32(g.KW).u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw).u32(g.cpg).u32(g.opg)
-      .u32(g.groups).u32(blocks),
+    uniforms: convUniforms(g, count, blocks),
     bindings: [out.buffer, ...inputs.map((t) => t.buffer)],
     ...(perThread ? { threads: count } : { workgroups: count <= 65535 ? [count] : [65535, Math.ceil(count / 65535)] }),
   });
@@ -442,8 +447,7 @@ function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: G
   const patchPass = (mode: PatchPass, target: GpuTensor, source: GpuTensor, count: number) => gpu.dispatch({
     label: { IM2COL: 'conv2d im2col', COL2IM: 'conv2d col2im', ADD_BIAS: 'conv2d bias' }[mode],
     shader: 'im2col', defines: patchDefines(mode),
-    uniforms: new Uniforms().u32(count).u32(g.C).u32(g.H).u32(g.W).u32(g.OH).u32(g.OW).u32(g.KH).u32(g.KW)
-      .u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw).u32(g.OC),
+    uniforms: convUniforms(g, count),
     bindings: [target.buffer, source.buffer],
     threads: count,
   });
