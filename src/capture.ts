@@ -9,8 +9,10 @@
  * uniforms. So the function must do the same work every step (no branches on data), its inputs
  * change only through `run(...)` (copied into the input tensors' buffers), and nothing in it may
  * change per call: random draws (dropout, rand) and optimizer steps (step counts, schedules) are
- * refused with an error. On the CPU backend there is nothing to replay and `run` calls the function
- * again, with the same results.
+ * refused with an error. Gradients accumulate only within a run: zero them inside the step
+ * (`optimizer.zeroGrad()`), since a leaf's gradient that the step does not zero holds what each
+ * replayed backward computes, not the running sum eager steps would build across calls. On the CPU
+ * backend there is nothing to replay and `run` calls the function again, with the same results.
  */
 import { WebtrainError } from './errors';
 import { getBackend, setCaptureGuard, tidy } from './runtime';

@@ -150,3 +150,52 @@ describe.each(backends)('%s', (backend) => {
     s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose();
   });
 });
+
+// A convolution's im2col path allocates its patch matrices inside the kernel: a replay must bind the
+// ones the capture recorded. Two layers, so the second's input gradient (col2im) reaches the first's
+// weight gradient: the parameters after 4 steps check every pass.
+test.runIf(backends.includes('webgpu'))('a captured two-layer conv2d step (im2col + matmul) replays the eager one exactly', async () => {
+  const data = Array.from({ length: 4 }, (_, i) => wt.randn([2, 3, 6, 5], { seed: 70 + i, backend: 'webgpu' }));
+  const setup = () => {
+    const w1 = wt.randn([4, 3, 3, 3], { seed: 80, std: 0.3, requiresGrad: true, backend: 'webgpu' });
+    const b1 = wt.zeros([4], { requiresGrad: true, backend: 'webgpu' });
+    const w2 = wt.randn([2, 4, 3, 3], { seed: 81, std: 0.3, requiresGrad: true, backend: 'webgpu' });
+    const params = [w1, b1, w2];
+    const optimizer = new wt.optim.SGD(params, { lr: 0.05 });
+    const x = wt.zeros([2, 3, 6, 5], { backend: 'webgpu' });
+    const conv = wt.nn.functional.conv2d;
+    const lossOf = () => conv(conv(x, w1, b1, { padding: 1, stride: [1, 2] }).tanh(), w2, null, { padding: 1 }).square().mean();
+    return { params, optimizer, x, lossOf };
+  };
+  const eager = setup();
+  const eagerLosses: number[] = [];
+  for (const batch of data) {
+    eager.x.assign(batch);
+    eager.optimizer.zeroGrad();
+    const loss = wt.tidy(eager.lossOf);
+    loss.backward();
+    eager.optimizer.step();
+    eagerLosses.push(await loss.item());
+    loss.dispose();
+  }
+  const cap = setup();
+  cap.x.assign(data[0]);
+  const step = wt.captureStep(() => {
+    cap.optimizer.zeroGrad();
+    const loss = wt.tidy(cap.lossOf);
+    loss.backward();
+    return loss;
+  }, { inputs: [cap.x] });
+  cap.optimizer.step();
+  const capLosses = [await step.result.item()];
+  for (const batch of data.slice(1)) {
+    const loss = step.run(await batch.data());
+    cap.optimizer.step();
+    capLosses.push(await loss.item());
+  }
+  expect(capLosses).toEqual(eagerLosses);
+  for (let i = 0; i < cap.params.length; i++) expect(Array.from(await cap.params[i].data())).toEqual(Array.from(await eager.params[i].data()));
+  step.dispose();
+  for (const s of [eager, cap]) { s.optimizer.dispose(); for (const t of [...s.params, s.x]) t.dispose(); }
+  for (const t of data) t.dispose();
+});
