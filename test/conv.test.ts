@@ -365,38 +365,50 @@ test.runIf(backends.includes('webgpu')).each(['conv2d', 'conv2dBackwardInput', '
     }
   });
 
-// Which kernel runs: im2col + matmul (+ the bias pass) while the batch's patch matrices fit
-// gemmMaxBytes, the one implicit kernel past it and for other groups; the results agree.
-test.runIf(backends.includes('webgpu'))('conv2d takes im2col + matmul within gemmMaxBytes, the implicit kernel past it', async () => {
+// Which kernel runs, and how: im2col + matmul (+ the bias pass) over the whole batch, or in chunks of
+// images when the batch's patch matrices exceed gemmMaxBytes, or the implicit kernel when not even
+// one image's fit (and for other groups). All three give the same forward and gradients.
+test.runIf(backends.includes('webgpu'))('conv2d runs im2col + matmul whole, in chunks past gemmMaxBytes, or implicitly; all agree', async () => {
   await wt.init({ backend: 'webgpu' });
-  const x = wt.randn([2, 3, 6, 5], { seed: 41 });
-  const w = wt.randn([4, 3, 3, 3], { seed: 42 });
+  // 1,024 bytes per image of x and of y: chunks start at bindable (256-byte aligned) offsets.
+  const x = wt.randn([5, 4, 8, 8], { seed: 41, requiresGrad: true });
+  const w = wt.randn([4, 4, 3, 3], { seed: 42, requiresGrad: true });
   const b = wt.randn([4], { seed: 43 });
-  const run = async (maxBytes: number, groups = 1, weight = w, bias = b) => {
+  const gy = wt.randn([5, 4, 8, 8], { seed: 46 });
+  const colsPerImage = 4 * 3 * 3 * 8 * 8 * 4; // [C·KH·KW, OH·OW] f32
+  const run = async (maxBytes: number) => {
     const before = conv2dTuning.gemmMaxBytes;
     conv2dTuning.gemmMaxBytes = maxBytes;
     try {
       wt.flush();
       const start = wt.stats().dispatches;
-      const y = F.conv2d(x, weight, bias, { padding: 1, groups });
+      const y = F.conv2d(x, w, b, { padding: 1 });
       const dispatches = wt.stats().dispatches - start;
-      const data = Array.from(await y.data());
-      y.dispose();
+      const [gx, gw] = wt.gradients(y, [x, w], gy, {});
+      const data = await Promise.all([y, gx, gw].map(async (t) => Array.from(await t.data())));
+      for (const t of [y, gx, gw]) t.dispose();
       return { dispatches, data };
     } finally {
       conv2dTuning.gemmMaxBytes = before;
     }
   };
-  const patches = 2 * 3 * 3 * 3 * 6 * 5 * 4; // [N, C·KH·KW, OH·OW] f32
-  const gemm = await run(patches);
-  const implicit = await run(patches - 4);
-  expect(gemm.dispatches).toBe(3);
+  const whole = await run(5 * colsPerImage);
+  const chunked = await run(2 * colsPerImage); // chunks of 2, 2 and 1 images
+  const implicit = await run(colsPerImage - 4);
+  expect(whole.dispatches).toBe(3); // im2col, matmul, bias
+  expect(chunked.dispatches).toBe(9);
   expect(implicit.dispatches).toBe(1);
-  for (let i = 0; i < gemm.data.length; i++) expect(gemm.data[i]).toBeCloseTo(implicit.data[i], 4);
-  const depthwise = wt.randn([3, 1, 3, 3], { seed: 44 });
-  const b3 = wt.randn([3], { seed: 45 });
-  expect((await run(patches, 3, depthwise, b3)).dispatches).toBe(1);
-  for (const t of [x, w, b, depthwise, b3]) t.dispose();
+  for (const other of [chunked, implicit]) {
+    for (let t = 0; t < 3; t++) {
+      for (let i = 0; i < whole.data[t].length; i++) expect(other.data[t][i]).toBeCloseTo(whole.data[t][i], 4);
+    }
+  }
+  const depthwise = wt.randn([4, 1, 3, 3], { seed: 44 });
+  wt.flush();
+  const start = wt.stats().dispatches;
+  F.conv2d(x.detach(), depthwise, b, { padding: 1, groups: 4 }).dispose();
+  expect(wt.stats().dispatches - start).toBe(1);
+  for (const t of [x, w, b, gy, depthwise]) t.dispose();
 });
 
 describe('cpu, float64', () => {

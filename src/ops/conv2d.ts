@@ -11,9 +11,9 @@
  * GEMM of matmul.ts, so the convolution runs at matmul speed and skips the zeros of MNIST pixels
  * and of ReLU / max-pool gradients; each output is one float64 sum, rounded once when stored.
  * WebGPU, groups of 1 (the common convolution): the same GEMM form through the matmul kernels, the
- * patch matrices of the whole batch built and folded back by shaders/im2col.wgsl (convGemmGpu): on
- * an H100 the implicit kernel's passes took 3–14× the time of these GEMMs. Other groups, and batches
- * whose patch matrices would exceed conv2dTuning.gemmMaxBytes: shaders/conv2d.wgsl, implicit GEMM,
+ * patch matrices of chunks of the batch built and folded back by shaders/im2col.wgsl (convGemmGpu): on
+ * an H100 the implicit kernel's passes took 3–14× the time of these GEMMs. Other groups, and images
+ * whose patch matrices alone exceed conv2dTuning.gemmMaxBytes: shaders/conv2d.wgsl, implicit GEMM,
  * one thread per pixel and block of 4 channels; its weight gradient, whose sums run over the batch
  * and the whole output plane, takes a workgroup per sum when those are long (on hardware GPUs).
  */
@@ -53,8 +53,9 @@ export interface Conv2dBackwardWeightAttrs extends Conv2dAttrs {
  * Weight-gradient sums over more than `perThreadTerms` (image, output pixel) terms take a workgroup
  * each, tree-reduced, except on software adapters when `softwarePerThread`: SwiftShader emulates
  * workgroup barriers at a high cost, and one thread per sum is ~3x faster there ([8, 16, 28, 28] → 32).
- * `gemm`: groups of 1 run as im2col + matmul (convGemmGpu) while the batch's patch matrices take at
- * most `gemmMaxBytes` (and fit a storage binding).
+ * `gemm`: groups of 1 run as im2col + matmul (convGemmGpu), in chunks of images whose patch
+ * matrices take at most `gemmMaxBytes` (and fit a storage binding); the implicit kernel runs a pass
+ * when not even one chunk fits (or a weight gradient's per-image products do not).
  */
 export const conv2dTuning = { perThreadTerms: 256, softwarePerThread: true, gemm: true, gemmMaxBytes: 256 * 2 ** 20 };
 
@@ -401,8 +402,9 @@ function convUniforms(g: ConvGeometry, count: number, blocks = 0): Uniforms {
  * (BACKWARD_INPUT), times the pixels (FORWARD: output, BACKWARD_INPUT: input) or kernel taps.
  */
 function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTensor, inputs: GpuTensor[], bias = false): void {
-  if (gemmFits(gpu, g)) {
-    convGemmGpu(gpu, pass, g, out, inputs, bias);
+  const chunk = gemmChunk(gpu, pass, g);
+  if (chunk > 0) {
+    convGemmGpu(gpu, pass, g, out, inputs, bias, chunk);
     return;
   }
   const perGroup = pass === 'BACKWARD_INPUT' ? g.cpg : g.opg;
@@ -422,28 +424,46 @@ function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTe
   });
 }
 
-/** Bytes of the batch's patch matrices [N, C·KH·KW, OH·OW]. */
-const patchBytes = (g: ConvGeometry) => g.N * g.C * g.KH * g.KW * g.OH * g.OW * 4;
-
-/** Whether a pass runs as im2col + matmul (see conv2dTuning). */
-export function gemmFits(gpu: WebGPUBackend, g: ConvGeometry): boolean {
-  const bytes = patchBytes(g);
-  return conv2dTuning.gemm && g.groups === 1 && bytes <= conv2dTuning.gemmMaxBytes && bytes <= gpu.device.limits.maxStorageBufferBindingSize;
+/** Images per chunk of the im2col path, or 0 where the implicit kernel runs the pass (see conv2dTuning). */
+export function gemmChunk(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry): number {
+  if (!conv2dTuning.gemm || g.groups !== 1) return 0;
+  const budget = Math.min(conv2dTuning.gemmMaxBytes, gpu.device.limits.maxStorageBufferBindingSize);
+  const img = imageBytes(g);
+  // The weight gradient keeps every image's [OC, CK] product for one sum at the end.
+  if (pass === 'BACKWARD_WEIGHT' && g.N * img.product > budget) return 0;
+  // A chunk's slices of the batched tensors must start at offsets the device can bind.
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  const strided = pass === 'BACKWARD_WEIGHT' ? [img.x, img.y, img.product] : [img.x, img.y];
+  const step = strided.reduce((l, bytes) => lcm(l, align / gcd(align, bytes)), 1);
+  const fit = Math.floor(budget / img.cols / step) * step;
+  return fit === 0 ? 0 : Math.min(fit, g.N);
 }
+
+/** Bytes per image: input, output (and gy), patch matrix [CK, P], weight-gradient product [OC, CK]. */
+const imageBytes = (g: ConvGeometry) => {
+  const CK = g.C * g.KH * g.KW;
+  const P = g.OH * g.OW;
+  return { x: g.C * g.H * g.W * 4, y: g.OC * P * 4, cols: CK * P * 4, product: g.OC * CK * 4 };
+};
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
 
 /**
  * A pass as GEMMs over the patch matrices cols[n] [CK, P] (CK = C·KH·KW, P = OH·OW) and the weight
  * as W [OC, CK]:  FORWARD y[n] = W · cols[n] (+ bias per row);  BACKWARD_INPUT cols'[n] = Wᵀ · gy[n],
  * folded back into gx (col2im);  BACKWARD_WEIGHT gw = Σ_n gy[n] · cols[n]ᵀ (a batched product, then
- * its sum over n). NCHW tensors are these matrices already: y [N, OC, P], gy likewise.
+ * its sum over n). NCHW tensors are these matrices already: y [N, OC, P], gy likewise. The batch
+ * goes through in chunks of `chunk` images (gemmChunk), whose patch matrices share one buffer.
  */
-function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTensor, inputs: GpuTensor[], bias: boolean): void {
+function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTensor, inputs: GpuTensor[], bias: boolean, chunk: number): void {
   const CK = g.C * g.KH * g.KW;
   const P = g.OH * g.OW;
-  const bytes = patchBytes(g);
-  const storage = gpu.alloc(bytes, 'conv2d patches');
-  const cols: GpuTensor = { shape: [g.N, CK, P], dtype: 'f32', buffer: { storage, byteOffset: 0, byteLength: bytes } };
-  const asMatrices = (t: GpuTensor, shape: number[]): GpuTensor => ({ shape, dtype: 'f32', buffer: t.buffer });
+  const img = imageBytes(g);
+  const storage = gpu.alloc(chunk * img.cols, 'conv2d patches');
+  const shaped = (t: GpuTensor, shape: number[]): GpuTensor => ({ shape, dtype: 'f32', buffer: t.buffer });
+  // Images [n0, n0 + count) of a batched tensor of `bytes` per image.
+  const images = (t: GpuTensor, bytes: number, n0: number, count: number, shape: number[]): GpuTensor =>
+    ({ shape: [count, ...shape], dtype: 'f32', buffer: { storage: t.buffer.storage, byteOffset: t.buffer.byteOffset + n0 * bytes, byteLength: count * bytes } });
   const patchPass = (mode: PatchPass, target: GpuTensor, source: GpuTensor, count: number) => gpu.dispatch({
     label: { IM2COL: 'conv2d im2col', COL2IM: 'conv2d col2im', ADD_BIAS: 'conv2d bias' }[mode],
     shader: 'im2col', defines: patchDefines(mode),
@@ -451,31 +471,34 @@ function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: G
     bindings: [target.buffer, source.buffer],
     threads: count,
   });
-  const weight = (w: GpuTensor) => asMatrices(w, [g.OC, CK]);
-  if (pass === 'FORWARD') {
-    const [x, w, b] = inputs;
-    patchPass('IM2COL', cols, x, g.N * CK * P);
-    matmul.webgpu!({ gpu, inputs: [weight(w), cols], out: asMatrices(out, [g.N, g.OC, P]), attrs: {} });
-    if (bias) patchPass('ADD_BIAS', out, b, g.N * g.OC * P);
-  } else if (pass === 'BACKWARD_INPUT') {
-    const [gy, w] = inputs;
-    matmul.webgpu!({ gpu, inputs: [weight(w), asMatrices(gy, [g.N, g.OC, P])], out: cols, attrs: { transA: true } });
-    patchPass('COL2IM', out, cols, g.N * g.C * g.H * g.W);
-  } else {
-    const [x, gy] = inputs;
-    patchPass('IM2COL', cols, x, g.N * CK * P);
-    const gy3 = asMatrices(gy, [g.N, g.OC, P]);
-    if (g.N === 1) {
-      matmul.webgpu!({ gpu, inputs: [gy3, cols], out: asMatrices(out, [1, g.OC, CK]), attrs: { transB: true } });
+  const weight = (w: GpuTensor) => shaped(w, [g.OC, CK]);
+  const products = pass === 'BACKWARD_WEIGHT' && g.N > 1 ? gpu.alloc(g.N * img.product, 'conv2d weight gradients') : null;
+  for (let n0 = 0; n0 < g.N; n0 += chunk) {
+    const count = Math.min(chunk, g.N - n0);
+    const cols: GpuTensor = { shape: [count, CK, P], dtype: 'f32', buffer: { storage, byteOffset: 0, byteLength: count * img.cols } };
+    if (pass === 'FORWARD') {
+      const [x, w, b] = inputs;
+      const y = images(out, img.y, n0, count, [g.OC, P]);
+      patchPass('IM2COL', cols, images(x, img.x, n0, count, [g.C, g.H, g.W]), count * CK * P);
+      matmul.webgpu!({ gpu, inputs: [weight(w), cols], out: y, attrs: {} });
+      if (bias) patchPass('ADD_BIAS', y, b, count * g.OC * P);
+    } else if (pass === 'BACKWARD_INPUT') {
+      const [gy, w] = inputs;
+      matmul.webgpu!({ gpu, inputs: [weight(w), images(gy, img.y, n0, count, [g.OC, P])], out: cols, attrs: { transA: true } });
+      patchPass('COL2IM', images(out, img.x, n0, count, [g.C, g.H, g.W]), cols, count * g.C * g.H * g.W);
     } else {
-      // One [OC, CK] product per image, then their sum: a [N, OC, CK] scratch (small beside cols).
-      const perImageBytes = g.N * g.OC * CK * 4;
-      const perImage = gpu.alloc(perImageBytes, 'conv2d weight gradients');
-      const products: GpuTensor = { shape: [g.N, g.OC * CK], dtype: 'f32', buffer: { storage: perImage, byteOffset: 0, byteLength: perImageBytes } };
-      matmul.webgpu!({ gpu, inputs: [gy3, cols], out: asMatrices(products, [g.N, g.OC, CK]), attrs: { transB: true } });
-      reduceGpu('sum', { gpu, inputs: [products], out: asMatrices(out, [g.OC * CK]), attrs: { axes: [0], keepdim: false } });
-      gpu.free(perImage);
+      const [x, gy] = inputs;
+      patchPass('IM2COL', cols, images(x, img.x, n0, count, [g.C, g.H, g.W]), count * CK * P);
+      // One [OC, CK] product per image (straight into gw for a batch of one), summed at the end.
+      const target = products ? images({ shape: [], dtype: 'f32', buffer: { storage: products, byteOffset: 0, byteLength: g.N * img.product } },
+        img.product, n0, count, [g.OC, CK]) : shaped(out, [1, g.OC, CK]);
+      matmul.webgpu!({ gpu, inputs: [images(gy, img.y, n0, count, [g.OC, P]), cols], out: target, attrs: { transB: true } });
     }
+  }
+  if (products) {
+    const all: GpuTensor = { shape: [g.N, g.OC * CK], dtype: 'f32', buffer: { storage: products, byteOffset: 0, byteLength: g.N * img.product } };
+    reduceGpu('sum', { gpu, inputs: [all], out: shaped(out, [g.OC * CK]), attrs: { axes: [0], keepdim: false } });
+    gpu.free(products);
   }
   gpu.free(storage);
 }
