@@ -472,7 +472,11 @@ function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: G
     threads: count,
   });
   const weight = (w: GpuTensor) => shaped(w, [g.OC, CK]);
-  const products = pass === 'BACKWARD_WEIGHT' && g.N > 1 ? gpu.alloc(g.N * img.product, 'conv2d weight gradients') : null;
+  // The weight gradient's per-image [OC, CK] products (but for a batch of one, which goes straight to gw).
+  const productBytes = g.N * img.product;
+  const products: GpuTensor | null = pass === 'BACKWARD_WEIGHT' && g.N > 1
+    ? { shape: [g.N, g.OC * CK], dtype: 'f32', buffer: { storage: gpu.alloc(productBytes, 'conv2d weight gradients'), byteOffset: 0, byteLength: productBytes } }
+    : null;
   for (let n0 = 0; n0 < g.N; n0 += chunk) {
     const count = Math.min(chunk, g.N - n0);
     const cols: GpuTensor = { shape: [count, CK, P], dtype: 'f32', buffer: { storage, byteOffset: 0, byteLength: count * img.cols } };
@@ -489,16 +493,13 @@ function convGemmGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: G
     } else {
       const [x, gy] = inputs;
       patchPass('IM2COL', cols, images(x, img.x, n0, count, [g.C, g.H, g.W]), count * CK * P);
-      // One [OC, CK] product per image (straight into gw for a batch of one), summed at the end.
-      const target = products ? images({ shape: [], dtype: 'f32', buffer: { storage: products, byteOffset: 0, byteLength: g.N * img.product } },
-        img.product, n0, count, [g.OC, CK]) : shaped(out, [1, g.OC, CK]);
+      const target = products ? images(products, img.product, n0, count, [g.OC, CK]) : shaped(out, [1, g.OC, CK]);
       matmul.webgpu!({ gpu, inputs: [images(gy, img.y, n0, count, [g.OC, P]), cols], out: target, attrs: { transB: true } });
     }
   }
   if (products) {
-    const all: GpuTensor = { shape: [g.N, g.OC * CK], dtype: 'f32', buffer: { storage: products, byteOffset: 0, byteLength: g.N * img.product } };
-    reduceGpu('sum', { gpu, inputs: [all], out: shaped(out, [g.OC * CK]), attrs: { axes: [0], keepdim: false } });
-    gpu.free(products);
+    reduceGpu('sum', { gpu, inputs: [products], out: shaped(out, [g.OC * CK]), attrs: { axes: [0], keepdim: false } });
+    gpu.free(products.buffer.storage);
   }
   gpu.free(storage);
 }
