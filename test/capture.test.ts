@@ -17,6 +17,28 @@ function batches(n: number, count: number, seed: number): { x: Float32Array; y: 
   }));
 }
 
+/** What the step helpers need of an optimizer. */
+type Trainer = { zeroGrad(): void; step(): void };
+
+/** One eager training step: zeroGrad, loss, backward, update; returns the loss. */
+async function eagerStep(optimizer: Trainer, lossOf: () => wt.Tensor): Promise<number> {
+  optimizer.zeroGrad();
+  const loss = wt.tidy(lossOf);
+  loss.backward();
+  optimizer.step();
+  const value = await loss.item();
+  loss.dispose();
+  return value;
+}
+
+/** The same step captured (zeroGrad, loss, backward) with `inputs` refilled per run; the update stays outside. */
+const captureTraining = (optimizer: Trainer, lossOf: () => wt.Tensor, inputs: wt.Tensor[]) => wt.captureStep(() => {
+  optimizer.zeroGrad();
+  const loss = wt.tidy(lossOf);
+  loss.backward();
+  return loss;
+}, { inputs });
+
 describe.each(backends)('%s', (backend) => {
   // Adam, or SGD where the CPU's Adam would fill the 0-d constant cache with its bias corrections.
   const setup = (sgd = false) => {
@@ -25,14 +47,7 @@ describe.each(backends)('%s', (backend) => {
     const x = wt.zeros([8, 6], { backend });
     const y = wt.zeros([8], { dtype: 'i32', backend });
     const lossOf = () => wt.nn.functional.crossEntropy(model.forward(x), y);
-    // zeroGrad, loss, backward, captured with x and y as the inputs; the update stays outside.
-    const captureTraining = () => wt.captureStep(() => {
-      optimizer.zeroGrad();
-      const loss = wt.tidy(lossOf);
-      loss.backward();
-      return loss;
-    }, { inputs: [x, y] });
-    return { model, optimizer, x, y, lossOf, captureTraining };
+    return { model, optimizer, x, y, lossOf, captureTraining: () => captureTraining(optimizer, lossOf, [x, y]) };
   };
 
   test('a captured step replays the eager step exactly: same losses and parameters over 12 steps', async () => {
@@ -44,12 +59,7 @@ describe.each(backends)('%s', (backend) => {
         eager.x.assign(wt.tensor(b.x, [8, 6], { backend }));
         eager.y.assign(wt.tensor(b.y, [8], { dtype: 'i32', backend }));
       });
-      eager.optimizer.zeroGrad();
-      const loss = wt.tidy(eager.lossOf);
-      loss.backward();
-      eager.optimizer.step();
-      eagerLosses.push(await loss.item());
-      loss.dispose();
+      eagerLosses.push(await eagerStep(eager.optimizer, eager.lossOf));
     }
     const cap = setup();
     wt.tidy(() => {
@@ -171,21 +181,11 @@ test.runIf(backends.includes('webgpu'))('a captured two-layer conv2d step (im2co
   const eagerLosses: number[] = [];
   for (const batch of data) {
     eager.x.assign(batch);
-    eager.optimizer.zeroGrad();
-    const loss = wt.tidy(eager.lossOf);
-    loss.backward();
-    eager.optimizer.step();
-    eagerLosses.push(await loss.item());
-    loss.dispose();
+    eagerLosses.push(await eagerStep(eager.optimizer, eager.lossOf));
   }
   const cap = setup();
   cap.x.assign(data[0]);
-  const step = wt.captureStep(() => {
-    cap.optimizer.zeroGrad();
-    const loss = wt.tidy(cap.lossOf);
-    loss.backward();
-    return loss;
-  }, { inputs: [cap.x] });
+  const step = captureTraining(cap.optimizer, cap.lossOf, [cap.x]);
   cap.optimizer.step();
   const capLosses = [await step.result.item()];
   for (const batch of data.slice(1)) {
