@@ -12,6 +12,19 @@ import { broadcastShapes, broadcastStrides, mergeDims } from '../src/shape';
 const backends = await availableBackends();
 afterAll(() => wt.shutdown());
 
+/** Runs fn with some of the WebGPU backend's tuning fields overridden, then puts those fields back. */
+async function withTuning<T>(overrides: Partial<WebGPUBackend['tuning']>, fn: () => T | Promise<T>): Promise<T> {
+  const gpu = getBackend('webgpu') as WebGPUBackend;
+  const keys = Object.keys(overrides) as (keyof WebGPUBackend['tuning'])[];
+  const before = Object.fromEntries(keys.map((k) => [k, gpu.tuning[k]])); // unset fields come back unset
+  Object.assign(gpu.tuning, overrides);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(gpu.tuning, before);
+  }
+}
+
 describe.each(backends)('%s', (backend) => {
   test.each(OP_NAMES)('%s', async (name) => {
     expect(await checkOp(name, backend)).toEqual([]);
@@ -25,25 +38,13 @@ const otherKernels = backends.includes('webgpu') ? (() => {
 })() : [];
 test.runIf(otherKernels.length > 0).each(otherKernels.flatMap((kernel) => (['matmul', 'linear'] as const).map((name) => [name, kernel] as const)))(
   '%s, on the %s kernel', async (name, kernel) => {
-    const gpu = getBackend('webgpu') as WebGPUBackend;
-    const before = gpu.tuning.matmulKernel;
-    gpu.tuning.matmulKernel = kernel;
-    try {
-      expect(await checkOp(name, 'webgpu')).toEqual([]);
-    } finally {
-      gpu.tuning.matmulKernel = before;
-    }
+    expect(await withTuning({ matmulKernel: kernel }, () => checkOp(name, 'webgpu'))).toEqual([]);
   });
 
 test.runIf(backends.includes('webgpu'))('a matmul kernel the adapter cannot run fails with an error naming the kernels it can', async () => {
-  const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = gpu.tuning.matmulKernel;
-  gpu.tuning.matmulKernel = 'nonesuch' as typeof before;
-  try {
+  await withTuning({ matmulKernel: 'nonesuch' as WebGPUBackend['tuning']['matmulKernel'] }, () => {
     expect(() => wt.ones([2, 3]).matmul(wt.ones([3, 2]))).toThrow(/matmul: tuning\(\)\.matmulKernel is 'nonesuch', which this adapter cannot run \(it has 'tiled', 'untiled'/);
-  } finally {
-    gpu.tuning.matmulKernel = before;
-  }
+  });
 });
 
 // Long rows (reductions, softmax, cross-entropy, norms): a workgroup per row on GPUs, a thread per
@@ -51,12 +52,7 @@ test.runIf(backends.includes('webgpu'))('a matmul kernel the adapter cannot run 
 test.runIf(backends.includes('webgpu')).each(['sum', 'mean', 'max', 'min', 'argmax', 'softmax', 'logSoftmax', 'crossEntropy',
   'crossEntropyGrad', 'norm', 'normGrad', 'normStats'] as const)('%s, with reduceWorkgroups flipped', async (name) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  gpu.tuning.reduceWorkgroups = !gpu.tuning.reduceWorkgroups;
-  try {
-    expect(await checkOp(name, 'webgpu')).toEqual([]);
-  } finally {
-    gpu.tuning.reduceWorkgroups = !gpu.tuning.reduceWorkgroups;
-  }
+  expect(await withTuning({ reduceWorkgroups: !gpu.tuning.reduceWorkgroups }, () => checkOp(name, 'webgpu'))).toEqual([]);
 });
 
 // The workgroup path's sums: through subgroups (where the device has them) and through the tree.
@@ -67,21 +63,11 @@ const subgroupChoices = subgroupSums ? [true, false] : [false];
 test.runIf(backends.includes('webgpu')).each((['softmax', 'logSoftmax', 'crossEntropy', 'crossEntropyGrad', 'norm', 'normGrad',
   'normStats', 'validMean', 'validMeanGrad'] as const).flatMap((name) => subgroupChoices.map((sub) => [name, sub] as const)))(
   '%s on a workgroup per row, subgroupReductions %s', async (name, sub) => {
-    const gpu = getBackend('webgpu') as WebGPUBackend;
-    const before = { ...gpu.tuning };
-    Object.assign(gpu.tuning, { reduceWorkgroups: true, subgroupReductions: sub });
-    try {
-      expect(await checkOp(name, 'webgpu')).toEqual([]);
-    } finally {
-      Object.assign(gpu.tuning, before);
-    }
+    expect(await withTuning({ reduceWorkgroups: true, subgroupReductions: sub }, () => checkOp(name, 'webgpu'))).toEqual([]);
   });
 test.runIf(backends.includes('webgpu')).each((['sum', 'mean'] as const).flatMap((name) => subgroupChoices.map((sub) => [name, sub] as const)))(
   '%s on a workgroup per output, subgroupReductions %s', async (name, sub) => {
-    const gpu = getBackend('webgpu') as WebGPUBackend;
-    const before = { ...gpu.tuning };
-    Object.assign(gpu.tuning, { reduceWorkgroups: true, subgroupReductions: sub });
-    try {
+    await withTuning({ reduceWorkgroups: true, subgroupReductions: sub }, async () => {
       expect(await checkOp(name, 'webgpu')).toEqual([]);
       // A long sum (a 256-thread workgroup's partials over 4,000 values) against float64.
       const values = Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i) * 3);
@@ -91,18 +77,13 @@ test.runIf(backends.includes('webgpu')).each((['sum', 'mean'] as const).flatMap(
         expect(Math.abs(got[row] - s)).toBeLessThan(1e-3);
       }
       x.dispose();
-    } finally {
-      Object.assign(gpu.tuning, before);
-    }
+    });
   });
 
 // A thread per output may sum millions of values (software adapters): it sums with compensation,
 // so the f32 result stays within a few ulps of the exact sum instead of drifting by ~n·ε.
 test.runIf(backends.includes('webgpu'))('a long sum on one thread per output stays accurate', async () => {
-  const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = gpu.tuning.reduceWorkgroups;
-  gpu.tuning.reduceWorkgroups = false;
-  try {
+  await withTuning({ reduceWorkgroups: false }, async () => {
     const n = 1 << 21;
     // Values whose f32 running sum rounds the same way for long stretches (a plain loop is off by 0.7%).
     const values = Float32Array.from({ length: n }, (_, i) => 0.1 + (i % 7) * 1e-3);
@@ -112,9 +93,7 @@ test.runIf(backends.includes('webgpu'))('a long sum on one thread per output sta
     expect(Math.abs((await s.item()) - exact) / exact).toBeLessThan(1e-6);
     x.dispose();
     s.dispose();
-  } finally {
-    gpu.tuning.reduceWorkgroups = before;
-  }
+  });
 });
 
 // Broadcast elementwise ops merge dimensions first: up to 2 take a loop-free index path, more the
@@ -172,14 +151,8 @@ test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend
 // small tile: force each configuration in turn (ragged multi-tile samples included).
 const tiles = Object.entries(MATMUL_TILES).flatMap(([tile, config]) => (['matmul', 'linear'] as const).map((name) => [name, tile, config] as const));
 test.runIf(backends.includes('webgpu')).each(tiles)('%s, tiled kernel with the %s tile', async (name, _tile, config) => {
-  const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = { matmulKernel: gpu.tuning.matmulKernel, matmulTile: gpu.tuning.matmulTile };
-  Object.assign(gpu.tuning, { matmulKernel: 'tiled', matmulTile: config });
-  try {
-    expect(await checkOp(name, 'webgpu')).toEqual([]);
-  } finally {
-    Object.assign(gpu.tuning, before); // matmulTile back to unset: later tests pick tiles by shape
-  }
+  // matmulTile goes back to unset afterwards: later tests pick tiles by shape.
+  expect(await withTuning({ matmulKernel: 'tiled', matmulTile: config }, () => checkOp(name, 'webgpu'))).toEqual([]);
 });
 
 // Split-K: a small output with a long K is summed by several workgroups per tile over K ranges,
@@ -189,9 +162,8 @@ test.runIf(backends.includes('webgpu')).each([
   [false, false, 8200], [true, false, 8200], [false, true, 4133], [true, true, 4133],
 ] as const)('matmul split over K (transA %s, transB %s, K %i) equals the CPU product', async (transA, transB, k) => {
   const gpu = getBackend('webgpu') as WebGPUBackend;
-  const before = gpu.tuning.matmulKernel;
-  gpu.tuning.matmulKernel = 'tiled'; // software adapters too: the tiled kernel is the one that splits
-  try {
+  // Software adapters too: the tiled kernel is the one that splits.
+  await withTuning({ matmulKernel: 'tiled' }, async () => {
     const [m, n] = [12, 20];
     const aShape = transA ? [k, m] : [m, k];
     const bShape = transB ? [n, k] : [k, n];
@@ -205,7 +177,5 @@ test.runIf(backends.includes('webgpu')).each([
     expect(got.length).toBe(m * n);
     for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-3 * Math.sqrt(k));
     for (const t of [a, b, c, cpu]) t.dispose();
-  } finally {
-    gpu.tuning.matmulKernel = before;
-  }
+  });
 });
