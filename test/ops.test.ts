@@ -147,6 +147,31 @@ test.runIf(backends.includes('webgpu') && (getBackend('webgpu') as WebGPUBackend
     }
   });
 
+// Row kernels lay their workgroups out in 2-D past the device's per-dimension limit (workgroupGrid);
+// a limit of 3 makes 10 rows (a workgroup each) and 300 rows (a thread each, 64 per workgroup) wrap.
+test.runIf(backends.includes('webgpu')).each([true, false])(
+  'row reductions with workgroups wrapped into a second grid dimension equal the CPU (reduceWorkgroups %s)', async (workgroups) => {
+    const gpu = getBackend('webgpu') as WebGPUBackend;
+    const limit = gpu.maxWorkgroupsPerDimension;
+    Object.defineProperty(gpu, 'maxWorkgroupsPerDimension', { value: 3, configurable: true });
+    try {
+      await withTuning({ reduceWorkgroups: workgroups }, async () => {
+        for (const shape of [[10, 300], [300, 10]]) {
+          const x = wt.randn(shape, { seed: 43 });
+          const xc = wt.tensor(await x.data(), shape, { backend: 'cpu' });
+          for (const f of [(t: wt.Tensor) => t.sum(1), (t: wt.Tensor) => t.softmax(1)]) {
+            const [got, want] = [await f(x).data(), await f(xc).data()];
+            expect(got.length).toBe(want.length);
+            for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
+          }
+          x.dispose();
+        }
+      });
+    } finally {
+      Object.defineProperty(gpu, 'maxWorkgroupsPerDimension', { value: limit, configurable: true });
+    }
+  });
+
 // The tiled kernel picks its tile by output size, so the op table's small samples mostly meet the
 // small tile: force each configuration in turn (ragged multi-tile samples included).
 const tiles = Object.entries(MATMUL_TILES).flatMap(([tile, config]) => (['matmul', 'linear'] as const).map((name) => [name, tile, config] as const));

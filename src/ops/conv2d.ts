@@ -420,7 +420,7 @@ function convGpu(gpu: WebGPUBackend, pass: ConvPass, g: ConvGeometry, out: GpuTe
     label, shader: 'conv2d', defines: convDefines(pass, { bias, perThread, block }),
     uniforms: convUniforms(g, count, blocks),
     bindings: [out.buffer, ...inputs.map((t) => t.buffer)],
-    ...(perThread ? { threads: count } : { workgroups: count <= 65535 ? [count] : [65535, Math.ceil(count / 65535)] }),
+    ...(perThread ? { threads: count } : { workgroups: gpu.workgroupGrid(count) }),
   });
 }
 

@@ -121,7 +121,7 @@ export const matmulDefines = (TRANS_A: boolean, TRANS_B: boolean, kernel: Matmul
 interface MatmulTuning {
   tuning: { matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean };
   matmulKernels: readonly MatmulKernel[];
-  maxWorkgroupsPerDimension: number;
+  workgroupGrid(n: number): [number, number];
 }
 
 /**
@@ -168,14 +168,13 @@ export function matmulPlan(op: string, gpu: MatmulTuning, transA: boolean, trans
   };
 }
 
-/** The subgroup kernel's grid: its blocks in rows of workgroups up to the dimension limit (z: the batch). */
+/** The subgroup kernel's grid: its blocks' workgroups laid out in 2-D (z: the batch). */
 function subgroupPlan(gpu: MatmulTuning, transA: boolean, transB: boolean, m: number, k: number, n: number, batch: number, HAS_BIAS: boolean, ACT: string) {
   const blocks = Math.ceil(m / SUBGROUP_BLOCK.rows) * Math.ceil(n / SUBGROUP_BLOCK.cols);
   const groups = Math.ceil(blocks / SUBGROUP_BLOCK.perWorkgroup);
-  const x = Math.max(1, Math.min(groups, gpu.maxWorkgroupsPerDimension));
   return {
     defines: matmulDefines(transA, transB, 'subgroup', HAS_BIAS, ACT),
-    workgroups: [x, Math.ceil(groups / x), batch] as [number, number, number],
+    workgroups: [...gpu.workgroupGrid(groups), batch] as [number, number, number],
     splits: 1,
     kChunk: k,
   };

@@ -211,7 +211,7 @@ export function rowKernel(gpu: WebGPUBackend, rows: number, n: number): { path: 
   const perThread = rowsPerThread(gpu, n);
   return {
     path: { PER_THREAD: perThread, SUBGROUPS: !perThread && workgroupSubgroups(gpu) },
-    workgroups: grid2(perThread ? Math.ceil(rows / 64) : rows),
+    workgroups: gpu.workgroupGrid(perThread ? Math.ceil(rows / 64) : rows),
   };
 }
 
@@ -254,10 +254,6 @@ function reduceDefines(kind: Kind, dtype: DType, perThread: boolean, SUBGROUPS =
     COMPENSATED: perThread && (kind === 'sum' || kind === 'mean') && dtype !== 'i32',
     ARGMAX: kind === 'argmax', MEAN: kind === 'mean', FLOAT: dtype !== 'i32',
   };
-}
-
-function grid2(n: number): [number, number] {
-  return n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)];
 }
 
 const samples: Sample<ReduceAttrs>[] = [

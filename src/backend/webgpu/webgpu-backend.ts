@@ -251,10 +251,21 @@ export class WebGPUBackend implements Backend {
       bindGroup = this.createBindGroup(compiled.layout, uniform.buffer, bytes.byteLength, storageBindings(d.bindings));
       this.bindGroups.set(key, bindGroup);
     }
-    const [x, y = 1, z = 1] = d.workgroups ?? grid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE), this.maxWorkgroupsPerDimension);
+    const [x, y = 1, z = 1] = d.workgroups ?? this.workgroupGrid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE));
     if (x === 0 || y === 0 || z === 0) return;
     if (this.capture) this.record(compiled, bytes, d.bindings, [x, y, z]);
     this.encode(compiled.pipeline, bindGroup, uniform.offset, [x, y, z]);
+  }
+
+  /**
+   * Lays out `n` workgroups as x·y within the device's per-dimension limit. Kernels number their
+   * workgroup wg.x + wg.y · nwg.x and skip those past n (x·y may exceed n by less than a row).
+   */
+  workgroupGrid(n: number): [number, number] {
+    const max = this.maxWorkgroupsPerDimension;
+    if (n <= max) return [n, 1];
+    const y = Math.ceil(n / max);
+    return [Math.ceil(n / y), y];
   }
 
   /** Encodes one dispatch into the pass; past SUBMIT_EVERY of them, submits. */
@@ -547,9 +558,3 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
-/** Lays out `n` workgroups as x*y with x within the per-dimension limit. */
-function grid(n: number, maxPerDim: number): [number, number] {
-  if (n <= maxPerDim) return [n, 1];
-  const y = Math.ceil(n / maxPerDim);
-  return [Math.ceil(n / y), y];
-}
