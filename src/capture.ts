@@ -9,13 +9,15 @@
  * uniforms. So the function must do the same work every step (no branches on data), its inputs
  * change only through `run(...)` (copied into the input tensors' buffers), and nothing in it may
  * change per call: random draws (dropout, rand) and optimizer steps (step counts, schedules) are
- * refused with an error. Gradients accumulate only within a run: zero them inside the step
- * (`optimizer.zeroGrad()`), since a leaf's gradient that the step does not zero holds what each
- * replayed backward computes, not the running sum eager steps would build across calls. On the CPU
- * backend there is nothing to replay and `run` calls the function again, with the same results.
+ * refused with an error. Gradients behave as in eager steps: zeroed inside the step
+ * (`optimizer.zeroGrad()`, `p.grad = null`), each run's backward starts them afresh; not zeroed
+ * inside, runs add into them (gradient accumulation, zeroed outside every few runs). For that, a
+ * gradient the step did not set is accumulated in place, into a buffer that exists before the
+ * recording, and zeroings asked for before the capture run unrecorded. On the CPU backend there is
+ * nothing to replay and `run` calls the function again, with the same results.
  */
 import { WebtrainError } from './errors';
-import { getBackend, setCaptureGuard, tidy } from './runtime';
+import { currentCapture, getBackend, setActiveCapture, tidy, type ActiveCapture } from './runtime';
 import { Tensor } from './tensor';
 import { tensor as makeTensor } from './create';
 import type { TypedArray } from './dtype';
@@ -42,13 +44,14 @@ export interface CapturedStep<T> {
   dispose(): void;
 }
 
-let active = false;
 /** Captured steps not yet disposed. */
 let live = 0;
+/** Numbers the captures (ActiveCapture.id). */
+let captures = 0;
 
 /** True while captureStep records a step: optimizers refuse to step inside one. */
 export function isCapturing(): boolean {
-  return active;
+  return currentCapture() !== null;
 }
 
 /**
@@ -77,16 +80,26 @@ export function captureStep<T extends Tensor | Tensor[] | void>(fn: () => T, opt
   const gpu = backend as WebGPUBackend;
   let result: T;
   gpu.beginCapture();
-  active = true;
-  setCaptureGuard(refuseRandom);
+  const capture: ActiveCapture = {
+    id: ++captures,
+    guard: refuseRandom,
+    unrecorded(f) {
+      setActiveCapture(null); // outside the capture for everyone: what f sets is not the step's doing
+      try {
+        return gpu.withoutRecording(f);
+      } finally {
+        setActiveCapture(capture);
+      }
+    },
+  };
+  setActiveCapture(capture);
   try {
     result = fn();
   } catch (e) {
     gpu.releaseCapture(gpu.endCapture()); // the buffers it pinned go back to the pool
     throw e;
   } finally {
-    active = false;
-    setCaptureGuard(null);
+    setActiveCapture(null);
   }
   const captured = gpu.endCapture();
   live++;

@@ -135,9 +135,18 @@ let creatingOp: string | null = null;
 
 export function setOpObserver(o: OpObserver | null): void { opObserver = o; }
 
-/** Called before every op while a step is captured (src/capture.ts): throws for ops a replay cannot repeat. */
-let captureGuard: ((op: OpDef<unknown>) => void) | null = null;
-export function setCaptureGuard(g: ((op: OpDef<unknown>) => void) | null): void { captureGuard = g; }
+/** The step capture in progress (src/capture.ts), seen by the runtime, autograd and optimizers. */
+export interface ActiveCapture {
+  /** Unique per capture: tells what user code set during this capture from what it set before. */
+  readonly id: number;
+  /** Called before every op: throws for ops a replay cannot repeat. */
+  guard(op: OpDef<unknown>): void;
+  /** Runs fn now without recording it: work the first run needs and replays must not repeat. */
+  unrecorded<T>(fn: () => T): T;
+}
+let activeCapture: ActiveCapture | null = null;
+export function setActiveCapture(c: ActiveCapture | null): void { activeCapture = c; }
+export function currentCapture(): ActiveCapture | null { return activeCapture; }
 export function setTensorObserver(o: TensorObserver | null): void { tensorObserver = o; }
 export function setReadObserver(o: ReadObserver | null): void { readObserver = o; }
 
@@ -280,7 +289,7 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth: number): void 
 /** Runs `op` on `inputs` with `attrs`, recording it for autograd when needed. */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A, backendName?: BackendName): Tensor {
   const backend = backendOf(op.name, inputs, backendName);
-  if (captureGuard !== null) captureGuard(op as OpDef<unknown>);
+  if (activeCapture !== null) activeCapture.guard(op as OpDef<unknown>);
   for (const t of inputs) checkReadable(op.name, t);
   const { shape, dtype } = op.infer(inputs as TensorMeta[], attrs);
   if (!backend.dtypes.includes(dtype)) {

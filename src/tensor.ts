@@ -5,7 +5,7 @@ import { WebtrainError, fmtShape } from './errors';
 import * as ops from './ops/functional';
 import { backward, type BackwardOptions } from './autograd/backward';
 import {
-  beforeRead, dropData, dropGraph, getBackend, sliceOf, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
+  beforeRead, currentCapture, dropData, dropGraph, getBackend, sliceOf, trackNewTensor, untrackDisposedTensor, uploadStorage, type Life,
 } from './runtime';
 import { numel } from './shape';
 
@@ -34,6 +34,8 @@ export class Tensor {
   private _requiresGrad: boolean;
   private _grad: Tensor | null = null;
   private _gradSlot: GradSlot | null = null;
+  /** The capture (ActiveCapture.id) during which `grad` was last set, 0 for none: see backward.ts. */
+  private _gradSetIn = 0;
   private _disposed = false;
 
   /** @internal use wt.tensor(), wt.zeros()... */
@@ -69,10 +71,14 @@ export class Tensor {
       this._gradSlot.set(g);
       return;
     }
+    this._gradSetIn = currentCapture()?.id ?? 0;
     if (g === this._grad) return;
     this._grad?.dispose();
     this._grad = g;
   }
+
+  /** @internal True when `grad` was set during the capture `id` (zeroed or replaced by the step itself). */
+  gradSetDuring(id: number): boolean { return this._gradSetIn === id; }
 
   /** @internal The arena slot that receives this parameter's gradients (see optim/arena.ts). */
   get gradSlot(): GradSlot | null { return this._gradSlot; }

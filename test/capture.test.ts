@@ -134,6 +134,78 @@ describe.each(backends)('%s', (backend) => {
     x.dispose();
   });
 
+  // Gradients a step does not zero must add up across runs as in eager steps (gradient accumulation):
+  // a replay that wrote its own gradient over them instead would give 1, 2, 3 where eager gives 1, 3, 6.
+  test('gradients the step does not zero accumulate across runs as in eager steps; zeroed inside, each run starts afresh', async () => {
+    const xs = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]];
+    const runAll = async (zeroInside: boolean, gradBefore: boolean) => {
+      const w = wt.tensor([0.5, -1, 2], [3], { requiresGrad: true, backend });
+      const x = wt.zeros([3], { backend });
+      if (gradBefore) w.grad = wt.tensor([100, 200, 300], [3], { backend });
+      // Two backward calls per step: the second adds into what the first left.
+      const body = () => {
+        if (zeroInside) w.grad = null;
+        const a = wt.tidy(() => w.mul(x).sum());
+        a.backward();
+        const b = wt.tidy(() => w.mul(x).mul(2).sum());
+        b.backward();
+        a.dispose();
+        return b;
+      };
+      const grads: number[][] = [];
+      x.assign(wt.tensor(xs[0], [3], { backend }));
+      const step = wt.captureStep(body, { inputs: [x] });
+      grads.push(Array.from(await w.grad!.data()));
+      for (const v of xs.slice(1)) {
+        step.run(v);
+        grads.push(Array.from(await w.grad!.data()));
+      }
+      step.dispose();
+      w.dispose(); x.dispose();
+      return grads;
+    };
+    // Each step adds 3·x (x from a, 2·x from b).
+    let sum = [0, 0, 0];
+    const accumulated = xs.map((v) => (sum = sum.map((s, i) => s + 3 * v[i])));
+    expect(await runAll(false, false)).toEqual(accumulated);
+    expect(await runAll(false, true)).toEqual(accumulated.map((g) => g.map((v, i) => v + 100 * (i + 1))));
+    expect(await runAll(true, true)).toEqual(xs.map((v) => v.map((e) => 3 * e)));
+  });
+
+  test('an optimizer\'s gradients zeroed outside the captured step accumulate over the runs between zeroings', async () => {
+    const data = batches(8, 6, 11);
+    // Gradient accumulation: zeroGrad and an update every second batch, the step itself not zeroing.
+    const train = async (captured: boolean) => {
+      const s = setup(true);
+      s.optimizer.zeroGrad(); // pending (deferred) when the capture begins
+      let step: wt.CapturedStep<wt.Tensor> | null = null;
+      const losses: number[] = [];
+      for (const [i, b] of data.entries()) {
+        let loss: wt.Tensor;
+        if (!captured) {
+          wt.tidy(() => { s.x.assign(wt.tensor(b.x, [8, 6], { backend })); s.y.assign(wt.tensor(b.y, [8], { dtype: 'i32', backend })); });
+          loss = wt.tidy(s.lossOf);
+          loss.backward();
+        } else if (!step) {
+          wt.tidy(() => { s.x.assign(wt.tensor(b.x, [8, 6], { backend })); s.y.assign(wt.tensor(b.y, [8], { dtype: 'i32', backend })); });
+          step = wt.captureStep(() => { const l = wt.tidy(s.lossOf); l.backward(); return l; }, { inputs: [s.x, s.y] });
+          loss = step.result;
+        } else loss = step.run(b.x, b.y);
+        losses.push(await loss.item());
+        if (!captured) loss.dispose();
+        if (i % 2 === 1) { s.optimizer.step(); s.optimizer.zeroGrad(); }
+      }
+      const params = await Promise.all(s.model.parameters().map(async (p) => Array.from(await p.data())));
+      step?.dispose();
+      s.optimizer.dispose(); s.model.dispose(); s.x.dispose(); s.y.dispose();
+      return { losses, params };
+    };
+    const eager = await train(false);
+    const replayed = await train(true);
+    expect(replayed.losses).toEqual(eager.losses);
+    expect(replayed.params).toEqual(eager.params);
+  });
+
   test('refuses what a replay cannot repeat, naming it; bad run() arguments are named too', async () => {
     const s = setup();
     if (backend === 'webgpu') {

@@ -4,10 +4,10 @@
  * With `createGraph` the vjps run with recording on, so the gradients are differentiable again.
  */
 import { fail, fmtShape, WebtrainError } from '../errors';
-import { apply, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
+import { apply, currentCapture, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
 import { shapesEqual } from '../shape';
 import type { Tensor } from '../tensor';
-import { clone } from '../ops/functional';
+import { accumulate, clone } from '../ops/functional';
 import { fill } from '../ops/creation';
 
 export interface BackwardOptions {
@@ -21,10 +21,17 @@ export interface BackwardOptions {
 export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOptions): void {
   const leafGrads: [Tensor, Tensor][] = [];
   walk(y, gy, opts, (x) => x.isLeaf, (x, g) => leafGrads.push([x, g]));
+  const capture = currentCapture();
   for (const [x, g] of leafGrads) {
     keep(g);
     if (x.gradSlot) {
       x.gradSlot.add(g); // a parameter in an optimizer's arena: add in place
+      g.dispose();
+    } else if (capture && !x.gradSetDuring(capture.id)) {
+      // A captured step that did not zero x's gradient: each replay must add into it, as eager steps
+      // do, so it is added in place into a buffer made outside the recording (zeros if it has none).
+      if (x.grad === null) capture.unrecorded(() => { x.grad = keep(apply(fill, [], { shape: [...x.shape], value: 0, dtype: x.dtype }, x.backend.name)); });
+      accumulate(x.grad!, g);
       g.dispose();
     } else if (x.grad === null) x.grad = g;
     else {

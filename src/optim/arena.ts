@@ -9,7 +9,7 @@
 import { bytesPerElement } from '../dtype';
 import { WebtrainError, fmtShape } from '../errors';
 import { tensor, zeros } from '../create';
-import { keep, rebindStorage, viewOf } from '../runtime';
+import { currentCapture, keep, rebindStorage, viewOf } from '../runtime';
 import { accumulate, zeroFill } from '../ops/functional';
 import { hasLiveCaptures, isCapturing } from '../capture';
 import type { GradSlot, Tensor } from '../tensor';
@@ -33,6 +33,8 @@ export class ParamArena {
   private readonly slotViews: Tensor[];
   /** Slots whose gradient is zero but whose memory is not cleared yet (zeroGrads defers the fill). */
   private readonly zeroPending: boolean[];
+  /** The capture (ActiveCapture.id) during which zeroGrads last deferred its zeroing, 0 for none. */
+  private zeroedIn = 0;
   private readonly states = new Map<string, Tensor>();
 
   constructor(readonly params: Tensor[], owner: string) {
@@ -87,14 +89,31 @@ export class ParamArena {
       this.zeroPending.fill(false);
     } else {
       this.zeroPending.fill(true);
+      this.zeroedIn = currentCapture()?.id ?? 0;
     }
   }
 
   /** Fills the slots still pending zero: one fill of the buffer when all are, else one per slot. */
   private clearPendingZeros(): void {
-    if (this.zeroPending.every((z) => z)) zeroFill(this.gradBuffer);
-    else this.zeroPending.forEach((z, i) => { if (z) zeroFill(this.slotViews[i]); });
+    if (this.zeroPending.every((z) => z)) this.fillPending(this.gradBuffer);
+    else this.zeroPending.forEach((z, i) => { if (z) this.fillPending(this.slotViews[i]); });
     this.zeroPending.fill(false);
+  }
+
+  /**
+   * True inside a captured step that did not ask for the pending zeroing (zeroGrads ran before the
+   * capture): its replays must add into the gradients, as eager steps would, so the zeroing runs
+   * once, unrecorded, and backward adds instead of copying.
+   */
+  private zeroedBeforeCapture(): boolean {
+    const capture = currentCapture();
+    return capture !== null && this.zeroedIn !== capture.id;
+  }
+
+  private fillPending(t: Tensor): void {
+    const capture = currentCapture();
+    if (capture && this.zeroedBeforeCapture()) capture.unrecorded(() => zeroFill(t));
+    else zeroFill(t);
   }
 
   private gradSlot(i: number): GradSlot {
@@ -103,14 +122,17 @@ export class ParamArena {
     return {
       read: () => {
         if (pending[i]) {
-          zeroFill(view);
+          this.fillPending(view);
           pending[i] = false;
         }
         return view;
       },
       add: (g) => {
-        if (pending[i]) view.assign(g);
-        else accumulate(view, g);
+        if (pending[i] && !this.zeroedBeforeCapture()) view.assign(g);
+        else {
+          if (pending[i]) this.fillPending(view);
+          accumulate(view, g);
+        }
         pending[i] = false;
       },
       set: (g) => {

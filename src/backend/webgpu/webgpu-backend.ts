@@ -295,6 +295,17 @@ export class WebGPUBackend implements Backend {
     return this.capture !== null;
   }
 
+  /** Runs fn with the recording paused: its dispatches run now and are left out of the captured step. */
+  withoutRecording<T>(fn: () => T): T {
+    const capture = this.capture;
+    this.capture = null;
+    try {
+      return fn();
+    } finally {
+      this.capture = capture;
+    }
+  }
+
   /** Starts recording every dispatch (they still run as usual). */
   beginCapture(): void {
     this.checkUsable();
