@@ -13,6 +13,7 @@ import { ACCUMULATE, copyVariants } from '../src/ops/movement';
 import { NUMERICS_SHADER_VARIANT } from '../src/debug';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
 import { DefinesMap, preprocess } from '../src/backend/webgpu/shader-loader';
+import { KeyTrie } from '../src/backend/webgpu/key-trie';
 import { getBackend } from '../src/runtime';
 import type { WebGPUBackend } from '../src/backend/webgpu/webgpu-backend';
 import { availableBackends } from './setup-backends';
@@ -79,4 +80,25 @@ test('DefinesMap tells defines apart by shader, name and value, and forgets dele
   m.delete('reduce', { T: 'f32', SUM: true, PER_THREAD: true });
   expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: true })).toBeUndefined();
   expect(m.get('reduce', { T: 'f32', SUM: true, PER_THREAD: false })).toBe(1);
+});
+
+// The bind-group cache's key: (pipeline, uniform buffer, then each binding's buffer and range).
+test('KeyTrie keys objects by identity along the whole path, counts its values and clears', () => {
+  const t = new KeyTrie<string>();
+  const [a, b] = [{}, {}];
+  t.from(true).key(a).key(0).key(256).set('a 0 256');
+  t.from(true).key(a).key(0).key(512).set('a 0 512');
+  t.from(true).key(b).key(0).key(256).set('b 0 256');
+  t.from(true).key(a).key(0).key(256).set('a 0 256 again'); // overwrites: still 3 values
+  expect(t.size).toBe(3);
+  expect(t.from(false).key(a).key(0).key(256).get()).toBe('a 0 256 again');
+  expect(t.from(false).key(b).key(0).key(512).get()).toBeUndefined();
+  expect(t.from(false).key({}).key(0).key(256).get()).toBeUndefined(); // an equal object is another key
+  expect(t.from(false).key(a).key(0).get()).toBeUndefined(); // a prefix holds no value
+  expect(() => t.from(false).key(b).key(1).set('x')).toThrow(/from\(true\)/);
+  t.from(false).key(b).key(0).key(256).delete();
+  expect(t.size).toBe(2);
+  t.clear();
+  expect(t.size).toBe(0);
+  expect(t.from(false).key(a).key(0).key(512).get()).toBeUndefined();
 });

@@ -9,6 +9,7 @@
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { SHADER_SOURCES } from './shader-sources';
+import { KeyTrie } from './key-trie';
 
 export type Defines = Record<string, boolean | string | number>;
 
@@ -20,45 +21,31 @@ export function shaderKey(name: string, defines: Defines): string {
 }
 
 /**
- * A map keyed by (shader, defines) that builds no string: a trie over the defines' names and values
- * in insertion order. Every dispatch looks its pipeline up, and a sorted key string cost ~30% of a
- * small op's host time (building it, then hashing it afresh). The same defines written in another
- * order are another entry (the same code, compiled twice); each op builds its defines one way.
+ * A map keyed by (shader, defines) that builds no string (see KeyTrie): its keys are the shader,
+ * then the defines' names and values in insertion order. The same defines written in another order
+ * are another entry (the same code, compiled twice); each op builds its defines one way.
  */
 export class DefinesMap<V> {
-  private root = new Map<unknown, Map<unknown, unknown>>();
+  private readonly trie = new KeyTrie<V>();
 
   get(shader: string, defines: Defines): V | undefined {
-    return this.leaf(shader, defines, false)?.get(LEAF) as V | undefined;
+    return this.walk(shader, defines, false).get();
   }
 
   set(shader: string, defines: Defines, value: V): void {
-    this.leaf(shader, defines, true)!.set(LEAF, value);
+    this.walk(shader, defines, true).set(value);
   }
 
   delete(shader: string, defines: Defines): void {
-    this.leaf(shader, defines, false)?.delete(LEAF);
+    this.walk(shader, defines, false).delete();
   }
 
-  private leaf(shader: string, defines: Defines, create: boolean): Map<unknown, unknown> | undefined {
-    let node: Map<unknown, unknown> | undefined = this.root;
-    const step = (key: unknown) => {
-      let next = node!.get(key) as Map<unknown, unknown> | undefined;
-      if (!next && create) node!.set(key, (next = new Map()));
-      node = next;
-    };
-    step(shader);
-    for (const name in defines) {
-      if (!node) return undefined;
-      step(name);
-      if (!node) return undefined;
-      step(defines[name]);
-    }
-    return node;
+  private walk(shader: string, defines: Defines, create: boolean): KeyTrie<V> {
+    const trie = this.trie.from(create).key(shader);
+    for (const name in defines) trie.key(name).key(defines[name]);
+    return trie;
   }
 }
-
-const LEAF = Symbol('leaf');
 
 export function loadShader(name: string, defines: Defines): string {
   const key = shaderKey(name, defines);

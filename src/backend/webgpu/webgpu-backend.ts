@@ -14,6 +14,7 @@ import type { DType, TypedArray } from '../../dtype';
 import { DeviceLostError, GpuError, WebtrainError } from '../../errors';
 import { acquireDevice, type AcquiredDevice } from './device';
 import { DefinesMap, loadShader, shaderKey, type Defines } from './shader-loader';
+import { KeyTrie } from './key-trie';
 import type { Uniforms } from './uniforms';
 import type { BufferSlice } from '../../ops/op-def';
 import { MATMUL_KERNELS, type MatmulKernel, type MatmulTable, type MatmulTile } from '../../ops/matmul';
@@ -97,9 +98,7 @@ export class WebGPUBackend implements Backend {
    * new uniform values need no new group. Pooled buffers are never destroyed while the device
    * lives, so a cached group never refers to a dead buffer; the map is cleared when it grows large.
    */
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
+  private bindGroups = new KeyTrie<GPUBindGroup>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesInEncoder = 0;
@@ -243,13 +242,16 @@ export class WebGPUBackend implements Backend {
     const compiled = this.pipeline(d.label, d.shader, d.defines);
     const bytes = d.uniforms.bytes();
     const uniform = this.uniformSlot(bytes);
-    let key = `${compiled.id}|${this.bufferId(uniform.buffer)}:${bytes.byteLength}`;
-    for (const s of d.bindings) key += s ? `|${this.bufferId(s.storage.handle as GPUBuffer)}:${s.byteOffset}:${s.byteLength}` : '|-';
-    let bindGroup = this.bindGroups.get(key);
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+    const cached = this.bindGroups.from(true).key(compiled).key(uniform.buffer).key(bytes.byteLength);
+    for (const s of d.bindings) {
+      if (s) cached.key(s.storage.handle).key(s.byteOffset).key(s.byteLength);
+      else cached.key(undefined);
+    }
+    let bindGroup = cached.get();
     if (!bindGroup) {
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
       bindGroup = this.createBindGroup(compiled.layout, uniform.buffer, bytes.byteLength, storageBindings(d.bindings));
-      this.bindGroups.set(key, bindGroup);
+      cached.set(bindGroup);
     }
     const [x, y = 1, z = 1] = d.workgroups ?? this.workgroupGrid(Math.ceil((d.threads ?? 0) / WORKGROUP_SIZE));
     if (x === 0 || y === 0 || z === 0) return;
@@ -378,11 +380,6 @@ export class WebGPUBackend implements Backend {
     this.capture!.records.push({ compiled, uniforms: uniforms.slice(0), bindings: slices, workgroups });
   }
 
-  private bufferId(buffer: GPUBuffer): number {
-    let id = this.bufferIds.get(buffer);
-    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
-    return id;
-  }
 
   private pipeline(label: string, shader: string, defines: Defines) {
     const cached = this.pipelines.get(shader, defines);
@@ -394,7 +391,7 @@ export class WebGPUBackend implements Backend {
     const pipeline = this.device.createComputePipeline({
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label,
     });
-    const entry: CompiledPipeline = { pipeline, layout, id: this.stats.pipelines };
+    const entry: CompiledPipeline = { pipeline, layout };
     this.device.popErrorScope().then((e) => {
       if (!e) return;
       this.pipelines.delete(shader, defines);
@@ -505,7 +502,7 @@ export class WebGPUBackend implements Backend {
   }
 }
 
-interface CompiledPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }
+interface CompiledPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
 
 /** A storage buffer range bound at `binding`. */
 interface StorageBinding { binding: number; buffer: GPUBuffer; offset: number; size: number }
