@@ -9,7 +9,8 @@
 //
 // Timing: each case runs `inner` iterations per timed block with no read back inside the block, then
 // one sync; ms/iteration = block time / inner. Warm-up blocks first (pipeline compilation, buffer
-// pools, jit tracing), then the median over the timed blocks.
+// pools, jit tracing), then a calibration block that sets `inner` (a block lasts about targetMs
+// besides its sync), then the median over the timed blocks.
 
 /** The MLP of the issue: 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3. */
 export const MLP_SIZES = [784, 256, 128, 10];
@@ -108,6 +109,9 @@ export async function runAll(engines, { counters, reps = 9, warmup = 2, quick = 
   return results;
 }
 
+/** Iterations per timed block at most (fast GPU cases: ~30 µs each, ~100 ms per block). */
+const MAX_INNER = 4000;
+
 async function timeCase(engine, c, { targetMs, reps, warmup, counters }) {
   const handle = c.make(engine);
   if (!handle) return null;
@@ -131,11 +135,16 @@ async function timeCase(engine, c, { targetMs, reps, warmup, counters }) {
       }
       return t;
     };
-    // Warm-up; the last warm-up block (inner 1) sizes `inner` so a timed block lasts about targetMs.
+    // Warm-up, then a calibration block that sizes `inner` so a timed block's iterations last about
+    // targetMs. A block of one iteration is mostly the sync's round trip (~1–2 ms on a GPU): sized from
+    // it, a case of 0.03 ms got ~60 iterations per sync, and the sync's latency then passed for a
+    // third of its time (and whichever engine synced faster won the small products).
     const firstMs = await block(1);
     for (let i = 1; i < warmup; i++) await block(1);
-    const once = Math.max(await block(1), 1e-3);
-    const inner = Math.max(1, Math.min(100, Math.round(targetMs / once)));
+    const rough = Math.max(await block(1), 1e-3);
+    const calib = Math.max(1, Math.min(100, Math.round(targetMs / (4 * rough))));
+    const once = Math.max((await block(calib)) / calib, 1e-4);
+    const inner = Math.max(1, Math.min(MAX_INNER, Math.round(targetMs / once)));
     counted = { dispatches: 0, submitsInRun: 0, dispatchesWithSync: 0, submitsWithSync: 0 };
     const times = [];
     hostTimes.length = 0;
