@@ -51,13 +51,9 @@ fn sourceAndTarget(i: u32) -> vec2<u32> {
 #elif SCALAR_SOURCE
   return vec2<u32>(p.srcOffset, p.dstOffset + i);
 #elif RANK2
-  // Two (merged) dimensions, [rows, cols] in shape[0].xy: one division, no loop over dimensions
-  // (a transpose or a 2-D slice; the loop runs ~10x slower on SwiftShader).
-  let cols = p.shape[0].y;
-  let row = i / cols;
-  let col = i - row * cols;
-  return vec2<u32>(p.srcOffset + row * p.srcStrides[0].x + col * p.srcStrides[0].y,
-                   p.dstOffset + row * p.dstStrides[0].x + col * p.dstStrides[0].y);
+  // Two (merged) dimensions, [rows, cols] in shape[0].xy (a transpose or a 2-D slice).
+  let rc = rowCol(i, p.shape[0].y);
+  return vec2<u32>(p.srcOffset + offset2(rc, p.srcStrides[0]), p.dstOffset + offset2(rc, p.dstStrides[0]));
 #else
   var s = p.srcOffset;
   var t = p.dstOffset;

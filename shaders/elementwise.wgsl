@@ -56,13 +56,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var ib = i;
   var ic = i;
 #if BROADCAST2
-  // Two (merged) dimensions, [rows, cols] in shape[0].xy: one division, no loop over dimensions.
-  let cols = p.shape[0].y;
-  let row = i / cols;
-  let col = i - row * cols;
-  ia = row * p.aStrides[0].x + col * p.aStrides[0].y;
-  ib = row * p.bStrides[0].x + col * p.bStrides[0].y;
-  ic = row * p.cStrides[0].x + col * p.cStrides[0].y;
+  // Two (merged) dimensions, [rows, cols] in shape[0].xy.
+  let rc = rowCol(i, p.shape[0].y);
+  ia = offset2(rc, p.aStrides[0]);
+  ib = offset2(rc, p.bStrides[0]);
+  ic = offset2(rc, p.cStrides[0]);
 #elif BROADCAST
   ia = 0u;
   ib = 0u;
