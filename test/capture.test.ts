@@ -170,6 +170,17 @@ describe.each(backends)('%s', (backend) => {
     expect(await runAll(false, false)).toEqual(accumulated);
     expect(await runAll(false, true)).toEqual(accumulated.map((g) => g.map((v, i) => v + 100 * (i + 1))));
     expect(await runAll(true, true)).toEqual(xs.map((v) => v.map((e) => 3 * e)));
+    // A differentiable gradient (createGraph) cannot be accumulated in place across replays: refused.
+    if (backend === 'webgpu') {
+      const w = wt.tensor([1, 2], [2], { requiresGrad: true, backend });
+      expect(() => wt.captureStep(() => { w.square().sum().backward(undefined, { createGraph: true }); })).toThrow(/createGraph inside captureStep.*\[2\].*did not zero/);
+      const step = wt.captureStep(() => { w.grad = null; w.square().sum().backward(undefined, { createGraph: true }); });
+      expect(Array.from(await w.grad!.data())).toEqual([2, 4]);
+      step.run();
+      expect(Array.from(await w.grad!.data())).toEqual([2, 4]);
+      step.dispose();
+      w.dispose();
+    }
   });
 
   test('an optimizer\'s gradients zeroed outside the captured step accumulate over the runs between zeroings', async () => {

@@ -30,6 +30,11 @@ export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOption
     } else if (capture && !x.gradSetDuring(capture.id)) {
       // A captured step that did not zero x's gradient: each replay must add into it, as eager steps
       // do, so it is added in place into a buffer made outside the recording (zeros if it has none).
+      // That add is not differentiable: a gradient meant to be differentiated again must start afresh.
+      if (opts.createGraph) {
+        throw new WebtrainError(`backward: createGraph inside captureStep into the gradient of a ${fmtShape(x.shape)} tensor that the step did not zero; ` +
+          'set its grad to null (or zeroGrad) inside the step, so that each replay computes it afresh');
+      }
       if (x.grad === null) capture.unrecorded(() => { x.grad = keep(apply(fill, [], { shape: [...x.shape], value: 0, dtype: x.dtype }, x.backend.name)); });
       accumulate(x.grad!, g);
       g.dispose();
