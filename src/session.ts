@@ -87,7 +87,8 @@ export function stats(): { dispatches: number; submits: number; pipelines: numbe
  * (on for GPUs) reduces long rows (sums, maxima, softmax, cross-entropy, norms) with a workgroup per
  * row instead of a thread, and `subgroupReductions` (on; used where the device has subgroups:
  * `wt.backend().subgroups`) combines a row's partial sums and maxima within subgroups there instead
- * of a tree in workgroup memory.
+ * of a tree in workgroup memory; `packGradients` (on for GPUs) writes an optimizer's gradients from
+ * one backward with a dispatch per 6 parameters instead of one each.
  */
 export function tuning(): WebGPUBackend['tuning'] {
   if (!hasBackend('webgpu')) throw new WebtrainError('tuning: no WebGPU backend (call `await wt.init()` on a machine with WebGPU first)');

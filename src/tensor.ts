@@ -19,8 +19,13 @@ export type Axes = number | number[];
 export interface GradSlot {
   /** The slot's tensor (a view of the arena), zeroed first if a zeroing is pending. */
   read(): Tensor;
-  /** Adds g (backward): a copy when the slot is pending zero. */
+  /**
+   * Adds g (backward; a copy when the slot is pending zero), taking g over: it is written, then
+   * disposed, by settle(), with the other gradients of the same backward.
+   */
   add(g: Tensor): void;
+  /** Writes the gradients added since the last settle (backward calls it once it has added them all). */
+  settle(): void;
   /** Sets the gradient to g, or to zero for null. */
   set(g: Tensor | null): void;
 }

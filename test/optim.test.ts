@@ -265,6 +265,59 @@ describe.each(backends)('%s', (backend) => {
     opt.dispose();
   });
 
+  // A backward hands the arena every parameter's gradient, and the arena writes them together
+  // (packInto): on GPUs (tuning().packGradients) one dispatch per 6 parameters, the vec4-aligned
+  // ones apart; copies into zeroed slots, adds otherwise.
+  test.each([true, false])('one backward writes its arena gradients together: copies after zeroGrad, adds after (packGradients %s)', async (pack) => {
+    if (!pack && backend === 'cpu') return; // one path on the CPU
+    const gpuTuning = backend === 'webgpu' ? wt.tuning() : null;
+    const saved = gpuTuning?.packGradients;
+    if (gpuTuning) gpuTuning.packGradients = pack;
+    try {
+      const sizes = [3, 10, 1, 257, 4, 64, 7, 2]; // 8 parameters: 4 and 64 pack as vec4s, the 6 others in one scalar pack
+      const make = () => sizes.map((n, k) => wt.tensor(Array.from({ length: n }, (_, i) => (i % 5) - k), [n], { backend, requiresGrad: true }));
+      const coef = sizes.map((n, k) => Array.from({ length: n }, (_, i) => 0.5 * k + 0.25 * (i % 3) + 1));
+      const lossOf = (ps: wt.Tensor[], only?: number[]) => wt.tidy(() => ps
+        .map((p, k) => (only && !only.includes(k) ? null : p.mul(wt.tensor(coef[k], [sizes[k]], { backend })).sum()))
+        .filter((t): t is wt.Tensor => t !== null)
+        .reduce((a, b) => a.add(b)));
+      const params = make();
+      const opt = new wt.optim.SGD(params, { lr: 0.1 });
+      const grads = () => Promise.all(params.map(async (p) => Array.from(await p.grad!.data())));
+      opt.zeroGrad();
+      let loss = lossOf(params);
+      const before = wt.stats().dispatches;
+      loss.backward();
+      const withArena = wt.stats().dispatches - before;
+      loss.dispose();
+      expect(await grads()).toEqual(coef);
+      loss = lossOf(params); // no zeroGrad: adds
+      loss.backward();
+      loss.dispose();
+      expect(await grads()).toEqual(coef.map((c) => c.map((v) => 2 * v)));
+      opt.zeroGrad();
+      loss = lossOf(params, [0, 5, 7]); // the others stay zero
+      loss.backward();
+      loss.dispose();
+      expect(await grads()).toEqual(coef.map((c, k) => ([0, 5, 7].includes(k) ? c : c.map(() => 0))));
+      if (backend === 'webgpu') {
+        // The same backward into plain leaves (no arena: each gradient kept as computed) dispatches
+        // 2 fewer when packed (a vec4 pack and a scalar one), 8 fewer when not.
+        const plain = make();
+        const plainLoss = lossOf(plain);
+        const start = wt.stats().dispatches;
+        plainLoss.backward();
+        expect(withArena - (wt.stats().dispatches - start)).toBe(pack ? 2 : 8);
+        plainLoss.dispose();
+        for (const p of plain) p.dispose();
+      }
+      opt.dispose();
+      for (const p of params) p.dispose();
+    } finally {
+      if (gpuTuning) gpuTuning.packGradients = saved!;
+    }
+  });
+
   test('maxGradNorm clips by the global norm inside the update, like clip_grad_norm_', async () => {
     const w = wt.tensor([3, 0], undefined, { backend, requiresGrad: true });
     const b = wt.tensor([0], undefined, { backend, requiresGrad: true });

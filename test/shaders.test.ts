@@ -9,7 +9,7 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import * as wt from '../src/index';
 import { OPS } from '../src/ops/registry';
 import { OPTIMIZER_SHADER_VARIANTS } from '../src/optim/kernels';
-import { ACCUMULATE, copyVariants } from '../src/ops/movement';
+import { ACCUMULATE, PACK_VARIANTS, copyVariants } from '../src/ops/movement';
 import { NUMERICS_SHADER_VARIANT } from '../src/debug';
 import { SHADER_SOURCES } from '../src/backend/webgpu/shader-sources';
 import { DefinesMap, preprocess } from '../src/backend/webgpu/shader-loader';
@@ -27,6 +27,7 @@ const variants = [
   ...Object.entries(OPS).flatMap(([op, def]) => def.shaderVariants.map((v) => ({ op, ...v }))),
   ...OPTIMIZER_SHADER_VARIANTS.map((v) => ({ op: 'optimizer', ...v })),
   ...copyVariants(ACCUMULATE).map((v) => ({ op: 'accumulate', ...v })),
+  ...PACK_VARIANTS.map((v) => ({ op: 'packInto', ...v })),
   { op: 'checkNumerics', ...NUMERICS_SHADER_VARIANT },
 ];
 const kernels = Object.keys(SHADER_SOURCES).filter((n) => !n.startsWith('common/'));
@@ -35,7 +36,7 @@ test('every kernel file is used by some op or the runtime', () => {
   expect(new Set(variants.map((v) => v.shader))).toEqual(new Set(kernels));
 });
 
-test.each([...Object.keys(OPS), 'optimizer', 'accumulate', 'checkNumerics'])('%s: every shader variant preprocesses and parses', (op) => {
+test.each([...Object.keys(OPS), 'optimizer', 'accumulate', 'packInto', 'checkNumerics'])('%s: every shader variant preprocesses and parses', (op) => {
   for (const v of variants.filter((x) => x.op === op)) {
     const code = preprocess(v.shader, SHADER_SOURCES[v.shader], v.defines);
     expect(code).not.toMatch(/#(if|elif|else|endif)|\{\{/);

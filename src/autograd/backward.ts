@@ -6,7 +6,7 @@
 import { fail, fmtShape, WebtrainError } from '../errors';
 import { apply, currentCapture, inBackward, keep, releaseNode, savedTensors, tidy, withGradMode, type GraphNode } from '../runtime';
 import { shapesEqual } from '../shape';
-import type { Tensor } from '../tensor';
+import type { GradSlot, Tensor } from '../tensor';
 import { accumulate, clone } from '../ops/functional';
 import { fill } from '../ops/creation';
 
@@ -22,11 +22,12 @@ export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOption
   const leafGrads: [Tensor, Tensor][] = [];
   walk(y, gy, opts, (x) => x.isLeaf, (x, g) => leafGrads.push([x, g]));
   const capture = currentCapture();
+  const slots = new Set<GradSlot>();
   for (const [x, g] of leafGrads) {
     keep(g);
     if (x.gradSlot) {
-      x.gradSlot.add(g); // a parameter in an optimizer's arena: add in place
-      g.dispose();
+      x.gradSlot.add(g); // a parameter in an optimizer's arena: the slot takes g, written at settle()
+      slots.add(x.gradSlot);
     } else if (capture && !x.gradSetDuring(capture.id)) {
       // A captured step that did not zero x's gradient: each replay must add into it, as eager steps
       // do, so it is added in place into a buffer made outside the recording (zeros if it has none).
@@ -45,6 +46,7 @@ export function backward(y: Tensor, gy: Tensor | undefined, opts: BackwardOption
       x.grad = sum;
     }
   }
+  for (const slot of slots) slot.settle(); // each arena writes its parameters' gradients together
 }
 
 /**

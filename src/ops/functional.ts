@@ -183,6 +183,47 @@ export function detach(x: Tensor): Tensor {
   return new Tensor(x.backend, x.life.storage, x.shape, x.dtype, false, x.life.byteOffset);
 }
 
+/**
+ * Copies (or adds, with `add`) each part's tensor into the flat tensor dst at its element offset,
+ * in place and outside the tape: an optimizer arena's gradients from one backward. On the GPU (f32)
+ * with `tuning().packGradients`, PACK_SOURCES of them per dispatch; else a dispatch each.
+ */
+export function packInto(dst: Tensor, parts: { src: Tensor; offset: number }[], add: boolean): void {
+  for (const { src, offset } of parts) {
+    if (src.dtype !== dst.dtype || src.backend !== dst.backend || offset < 0 || offset + src.size > dst.size) {
+      fail('packInto', `cannot put ${fmtShape(src.shape)} ${src.dtype} at offset ${offset} of ${fmtShape(dst.shape)} ${dst.dtype}`);
+    }
+  }
+  if (dst.backend.name === 'cpu') {
+    for (const { src, offset } of parts) {
+      const out = cpuView(dst.life.storage!, dst.dtype, dst.size, dst.life.byteOffset).subarray(offset, offset + src.size);
+      const from = cpuView(src.life.storage!, src.dtype, src.size, src.life.byteOffset);
+      if (add) for (let i = 0; i < out.length; i++) out[i] += from[i];
+      else out.set(from);
+    }
+  } else {
+    if (dst.dtype !== 'f32') fail('packInto', `the GPU kernel packs f32 values, got ${dst.dtype}`);
+    const gpu = dst.backend as WebGPUBackend;
+    if (!gpu.tuning.packGradients) {
+      for (const { src, offset } of parts) {
+        const view = { offset, strides: [1] };
+        M.copyStridedGpu(gpu, 'packInto', sliceOf(dst), view, sliceOf(src), { offset: 0, strides: [1] }, [src.size], add ? M.ACCUMULATE : M.COPY);
+      }
+      dst.life.storage!.version++;
+      return;
+    }
+    // Parts whose length and offset are multiples of 4 go together as vec4s, the others apart.
+    const aligned = (p: { src: Tensor; offset: number }) => p.src.size % 4 === 0 && p.offset % 4 === 0;
+    for (const group of [parts.filter(aligned), parts.filter((p) => !aligned(p))]) {
+      for (let k = 0; k < group.length; k += M.PACK_SOURCES) {
+        const sources = group.slice(k, k + M.PACK_SOURCES).map(({ src, offset }) => ({ src: sliceOf(src), dstOffset: offset, length: src.size }));
+        M.packGpu(gpu, 'packInto', sliceOf(dst), sources, add);
+      }
+    }
+  }
+  dst.life.storage!.version++;
+}
+
 /** dst += src in place, outside the tape (same shape; f32 on the GPU). Accumulates gradients into their slots. */
 export function accumulate(dst: Tensor, src: Tensor): void {
   if (!shapesEqual(dst.shape, src.shape) || dst.dtype !== src.dtype || dst.backend !== src.backend) {

@@ -106,8 +106,42 @@ export function fillGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, n: 
   gpu.dispatch({ label, shader: FILL.shader, defines: { ...FILL.defines, VEC4: vec4 }, uniforms: u, bindings: [dst], threads: vec4 ? n / 4 : n });
 }
 
+/** Sources one pack dispatch takes (shaders/pack.wgsl binds 6: with dst, within the 8 storage buffers every device allows). */
+export const PACK_SOURCES = 6;
+
+/** One source of packGpu: a contiguous slice, and the element offset it goes to in the destination. */
+export interface PackSource { src: BufferSlice; dstOffset: number; length: number }
+
+/**
+ * Copies (or, with `add`, adds as f32) up to PACK_SOURCES contiguous sources into dst, in one
+ * dispatch; a vec4 per thread when every length and offset is a multiple of 4.
+ */
+export function packGpu(gpu: WebGPUBackend, label: string, dst: BufferSlice, sources: PackSource[], add: boolean): void {
+  if (sources.length < 1 || sources.length > PACK_SOURCES) fail(label, `packs 1 to ${PACK_SOURCES} sources per dispatch, got ${sources.length}`);
+  const vec4 = sources.every((s) => s.length % 4 === 0 && s.dstOffset % 4 === 0);
+  const unit = vec4 ? 4 : 1;
+  // Each source gets workgroups of its own (shaders/pack.wgsl): seg = [first workgroup, src offset, dst offset, length].
+  const seg: number[] = [];
+  let workgroups = 0;
+  for (let j = 0; j < PACK_SOURCES; j++) {
+    const s = sources[j];
+    seg.push(s ? workgroups : 0xffffffff, 0, (s?.dstOffset ?? 0) / unit, (s?.length ?? 0) / unit);
+    workgroups += s ? Math.ceil(s.length / unit / 256) : 0;
+  }
+  if (workgroups === 0) return;
+  const bindings = [dst, ...Array.from({ length: PACK_SOURCES }, (_, j) => (sources[j] ?? sources[0]).src)];
+  gpu.dispatch({
+    label, shader: PACK.shader, defines: { ...PACK.defines, ADD_F32: add, VEC4: vec4 }, uniforms: new Uniforms().array(seg, 4 * PACK_SOURCES),
+    bindings, workgroups: gpu.workgroupGrid(workgroups),
+  });
+}
+
+/** The pack kernel's variants: copy or add, a word or a vec4 per element. */
+const PACK = { shader: 'pack', defines: { ADD_F32: false, VEC4: false } };
+export const PACK_VARIANTS = [false, true].flatMap((ADD_F32) => [false, true].map((VEC4) => ({ ...PACK, defines: { ...PACK.defines, ADD_F32, VEC4 } })));
+
 /** The copy kernel's variants: a strided copy, a fill, and an in-place add (gradient accumulation). */
-const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
+export const COPY = { shader: 'copy', defines: { FILL: false, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
 const FILL = { shader: 'copy', defines: { FILL: true, ADD_F32: false, CONTIGUOUS: false, SCALAR_SOURCE: false, VEC4: false, RANK2: false } };
 /** The fill kernel's variants (a word or a vec4 per thread). */
 export const FILL_VARIANTS = [FILL, { ...FILL, defines: { ...FILL.defines, VEC4: true } }];

@@ -4,13 +4,14 @@
  * same layout. A whole group's update is then ONE kernel over flat buffers, whatever the number of
  * layers. Zeroing its gradients is deferred: a backward then copies into each zeroed slot instead
  * of adding, and only slots no backward wrote are filled when the gradients are read, so the usual
- * zeroGrad → backward → step costs no fill and a copy per parameter instead of an add.
+ * zeroGrad → backward → step costs no fill, and the copies of one backward go in together (one
+ * dispatch per 6 parameters).
  */
 import { bytesPerElement } from '../dtype';
 import { WebtrainError, fmtShape } from '../errors';
 import { tensor, zeros } from '../create';
 import { currentCapture, keep, rebindStorage, viewOf } from '../runtime';
-import { accumulate, zeroFill } from '../ops/functional';
+import { packInto, zeroFill } from '../ops/functional';
 import { hasLiveCaptures, isCapturing } from '../capture';
 import type { GradSlot, Tensor } from '../tensor';
 
@@ -35,6 +36,8 @@ export class ParamArena {
   private readonly zeroPending: boolean[];
   /** The capture (ActiveCapture.id) during which zeroGrads last deferred its zeroing, 0 for none. */
   private zeroedIn = 0;
+  /** Gradients a backward handed over (copies into zeroed slots, or adds), written by settle(). */
+  private queued: { slot: number; g: Tensor; add: boolean }[] = [];
   private readonly states = new Map<string, Tensor>();
 
   constructor(readonly params: Tensor[], owner: string) {
@@ -75,6 +78,7 @@ export class ParamArena {
 
   /** All gradients, flat ([size]), with any deferred zeroing done first. */
   get grads(): Tensor {
+    this.settle();
     this.clearPendingZeros();
     return this.gradBuffer;
   }
@@ -84,6 +88,7 @@ export class ParamArena {
    * lives, whose replays repeat their recorded dispatches (adds included) whatever is pending here.
    */
   zeroGrads(): void {
+    this.dropQueued();
     if (hasLiveCaptures() && !isCapturing()) {
       zeroFill(this.gradBuffer);
       this.zeroPending.fill(false);
@@ -116,11 +121,33 @@ export class ParamArena {
     else zeroFill(t);
   }
 
+  /**
+   * Writes the gradients queued by the slots' add(), at the end of each backward: the copies into
+   * zeroed slots in one packInto and the adds in another, a dispatch per 6 parameters on the GPU
+   * instead of one each.
+   */
+  settle(): void {
+    if (this.queued.length === 0) return;
+    const queued = this.queued;
+    this.queued = [];
+    for (const add of [false, true]) {
+      const parts = queued.filter((q) => q.add === add).map((q) => ({ src: q.g, offset: this.offsets[q.slot] }));
+      if (parts.length) packInto(this.gradBuffer, parts, add);
+    }
+    for (const q of queued) q.g.dispose();
+  }
+
+  private dropQueued(): void {
+    for (const q of this.queued) q.g.dispose();
+    this.queued = [];
+  }
+
   private gradSlot(i: number): GradSlot {
     const view = this.slotViews[i];
     const pending = this.zeroPending;
     return {
       read: () => {
+        this.settle();
         if (pending[i]) {
           this.fillPending(view);
           pending[i] = false;
@@ -128,14 +155,15 @@ export class ParamArena {
         return view;
       },
       add: (g) => {
-        if (pending[i] && !this.zeroedBeforeCapture()) view.assign(g);
-        else {
-          if (pending[i]) this.fillPending(view);
-          accumulate(view, g);
-        }
+        if (this.queued.some((q) => q.slot === i)) this.settle(); // a second gradient in one backward: the first goes in first
+        const copy = pending[i] && !this.zeroedBeforeCapture();
+        if (pending[i] && !copy) this.fillPending(view);
         pending[i] = false;
+        this.queued.push({ slot: i, g, add: !copy });
       },
+      settle: () => this.settle(),
       set: (g) => {
+        this.settle();
         if (g !== view) view.assign(g ?? 0);
         pending[i] = false;
       },
@@ -171,6 +199,7 @@ export class ParamArena {
 
   /** Frees the arena's buffers and gives the parameters their own storage back. */
   release(): void {
+    this.dropQueued();
     this.params.forEach((p, i) => {
       p.gradSlot = null;
       this.slotViews[i].dispose();

@@ -74,11 +74,15 @@ export class WebGPUBackend implements Backend {
    * Long rows (reductions, softmax, cross-entropy, norms; see rowsPerThread) take a workgroup per
    * row on GPUs (`reduceWorkgroups`; the lanes' partial sums and maxima combined through subgroup
    * operations where the device has them, `subgroupReductions`), one thread per row on software
-   * adapters (barriers again). Mutable so tests can run each variant on any adapter.
+   * adapters (barriers again). An optimizer arena's gradients from one backward are written by one
+   * dispatch per 6 parameters on GPUs (`packGradients`: an eager step is host-bound there, every
+   * dispatch costs), a vec4 copy each on software adapters (the pack kernel's choice among its
+   * bindings costs more than the dispatches it saves: 10 ms against 1.8 for an MLP's 6 gradients).
+   * Mutable so tests can run each variant on any adapter.
    */
   readonly tuning: {
     matmulKernel: MatmulKernel; matmulTile?: MatmulTile; matmulTable?: MatmulTable; splitK?: boolean;
-    reduceWorkgroups: boolean; subgroupReductions: boolean;
+    reduceWorkgroups: boolean; subgroupReductions: boolean; packGradients: boolean;
   };
   /** The device has the `subgroups` feature and WGSL's `subgroup_id` (subgroup kernels can run). */
   readonly subgroups: boolean;
@@ -125,7 +129,7 @@ export class WebGPUBackend implements Backend {
     const subgroupsOf4 = subgroups?.minSize === 4 && subgroups.maxSize === 4;
     this.matmulKernels = MATMUL_KERNELS.filter((k) => k !== 'subgroup' || subgroupsOf4);
     this.subgroups = subgroups !== null;
-    this.tuning = { matmulKernel: !isSoftware ? 'tiled' : subgroupsOf4 ? 'subgroup' : 'untiled', reduceWorkgroups: !isSoftware, subgroupReductions: true };
+    this.tuning = { matmulKernel: !isSoftware ? 'tiled' : subgroupsOf4 ? 'subgroup' : 'untiled', reduceWorkgroups: !isSoftware, subgroupReductions: true, packGradients: !isSoftware };
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension; // a native getter: read once
     device.lost.then((info) => {
