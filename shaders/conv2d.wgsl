@@ -124,16 +124,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   store(acc, ((n * p.outC + b.first) * p.outH + i) * p.outW + j, plane, b.valid);
 }
 #elif BACKWARD_INPUT
-// The output coordinate whose window reads input coordinate `at` at kernel offset `k * dil`, or -1
-// when none does (between strides, or outside the output).
-fn sourceOf(at: u32, k: u32, dil: u32, pad: u32, stride: u32, size: u32) -> i32 {
-  let t = i32(at + pad) - i32(k * dil);
-  if (t < 0 || u32(t) % stride != 0u || u32(t) / stride >= size) {
-    return -1;
-  }
-  return t / i32(stride);
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {

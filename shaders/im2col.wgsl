@@ -46,17 +46,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let base = nc * taps * P; // cols[n, (c, 0, 0), 0], since (n·C + c)·taps = n·CK + c·taps
   var acc = 0.0;
   for (var kh = 0u; kh < p.kH; kh++) {
-    let ir = i32(r + p.padH) - i32(kh * p.dilH);
-    if (ir < 0 || u32(ir) % p.strideH != 0u || u32(ir) / p.strideH >= p.outH) {
+    let i = sourceOf(r, kh, p.dilH, p.padH, p.strideH, p.outH);
+    if (i < 0) {
       continue;
     }
-    let i = u32(ir) / p.strideH;
     for (var kw = 0u; kw < p.kW; kw++) {
-      let is = i32(s + p.padW) - i32(kw * p.dilW);
-      if (is < 0 || u32(is) % p.strideW != 0u || u32(is) / p.strideW >= p.outW) {
+      let j = sourceOf(s, kw, p.dilW, p.padW, p.strideW, p.outW);
+      if (j < 0) {
         continue;
       }
-      acc += src[base + (kh * p.kW + kw) * P + i * p.outW + u32(is) / p.strideW];
+      acc += src[base + (kh * p.kW + kw) * P + u32(i) * p.outW + u32(j)];
     }
   }
   out[e] = acc;
