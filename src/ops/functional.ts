@@ -206,18 +206,16 @@ export function packInto(dst: Tensor, parts: { src: Tensor; offset: number }[], 
     const gpu = dst.backend as WebGPUBackend;
     if (!gpu.tuning.packGradients) {
       for (const { src, offset } of parts) {
-        const view = { offset, strides: [1] };
-        M.copyStridedGpu(gpu, 'packInto', sliceOf(dst), view, sliceOf(src), { offset: 0, strides: [1] }, [src.size], add ? M.ACCUMULATE : M.COPY);
+        M.copyStridedGpu(gpu, 'packInto', sliceOf(dst), { offset, strides: [1] }, sliceOf(src), { offset: 0, strides: [1] }, [src.size], add ? M.ACCUMULATE : M.COPY);
       }
-      dst.life.storage!.version++;
-      return;
-    }
-    // Parts whose length and offset are multiples of 4 go together as vec4s, the others apart.
-    const aligned = (p: { src: Tensor; offset: number }) => p.src.size % 4 === 0 && p.offset % 4 === 0;
-    for (const group of [parts.filter(aligned), parts.filter((p) => !aligned(p))]) {
-      for (let k = 0; k < group.length; k += M.PACK_SOURCES) {
-        const sources = group.slice(k, k + M.PACK_SOURCES).map(({ src, offset }) => ({ src: sliceOf(src), dstOffset: offset, length: src.size }));
-        M.packGpu(gpu, 'packInto', sliceOf(dst), sources, add);
+    } else {
+      // Parts whose length and offset are multiples of 4 go together as vec4s, the others apart.
+      const aligned = (p: { src: Tensor; offset: number }) => p.src.size % 4 === 0 && p.offset % 4 === 0;
+      for (const group of [parts.filter(aligned), parts.filter((p) => !aligned(p))]) {
+        for (let k = 0; k < group.length; k += M.PACK_SOURCES) {
+          const sources = group.slice(k, k + M.PACK_SOURCES).map(({ src, offset }) => ({ src: sliceOf(src), dstOffset: offset, length: src.size }));
+          M.packGpu(gpu, 'packInto', sliceOf(dst), sources, add);
+        }
       }
     }
   }
